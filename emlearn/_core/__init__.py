@@ -1,0 +1,1 @@
+"""The shared EM engine: log-space primitives, the driver, the Gaussian family."""

@@ -1,0 +1,174 @@
+"""The EM driver shared by every estimator.
+
+A *model* is a small object with three pure methods::
+
+    initialize(data, random_state) -> params
+    e_step(data, params)           -> (lower_bound, stats)
+    m_step(stats, params)          -> params
+
+``lower_bound`` is the mean log-likelihood per (weighted) row, computed with the
+parameters the E-step received; ``stats`` are additive sufficient statistics.
+Parameters are values: the driver never touches an estimator, so restarts are
+independent and can run in separate processes.
+
+The driver owns the loop, the tolerance test, ``max_iter``, the per-iteration
+history and ``verbose`` progress.  Restarts draw their seeds from
+``random_state`` before being dispatched to ``joblib.Parallel``, so the result
+does not depend on ``n_jobs``.  Warnings are never raised in a worker (they
+would not reach the caller): runs return a ``converged`` flag and the estimator
+warns in the caller's process.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.utils import check_random_state
+
+
+@dataclass(frozen=True)
+class EMRun:
+    """The outcome of one EM run.
+
+    Attributes
+    ----------
+    params : object
+        Parameters after the last M-step (the starting values when
+        ``n_iter == 0``).
+    lower_bound : float
+        Mean log-likelihood per row of the parameters the last E-step saw.
+    lower_bounds : list of float
+        ``lower_bound`` after every iteration.
+    n_iter : int
+        Number of EM iterations performed.
+    converged : bool
+        Whether the change of ``lower_bound`` fell below ``tol``.
+    """
+
+    params: object
+    lower_bound: float
+    lower_bounds: list
+    n_iter: int
+    converged: bool
+
+
+def _report(verbose, message):
+    if verbose:
+        print(message, flush=True)
+
+
+def run_em(
+    model,
+    data,
+    params,
+    *,
+    tol,
+    max_iter,
+    previous_lower_bound=-math.inf,
+    verbose=0,
+    verbose_interval=10,
+    label="",
+):
+    """Iterate E- and M-steps from ``params`` until converged or ``max_iter``.
+
+    The tolerance test is scikit-learn's: stop when the absolute change of the
+    lower bound is below ``tol``.  With ``max_iter=0`` the starting values are
+    evaluated (one E-step) and returned unchanged.
+    """
+    if max_iter == 0:
+        lower_bound, _ = model.e_step(data, params)
+        return EMRun(params, float(lower_bound), [], 0, False)
+
+    _report(verbose, f"{label}EM started")
+    lower_bound = previous_lower_bound
+    history = []
+    converged = False
+    start = tick = time.perf_counter()
+    for n_iter in range(1, max_iter + 1):
+        previous = lower_bound
+        lower_bound, stats = model.e_step(data, params)
+        lower_bound = float(lower_bound)
+        if not np.isfinite(lower_bound):
+            raise ValueError(
+                "The log-likelihood of the data is not finite under the current "
+                "parameters (some rows have zero probability). Check the data "
+                "for outliers or extreme values, or increase reg_covar."
+            )
+        params = model.m_step(stats, params)
+        history.append(lower_bound)
+        change = lower_bound - previous
+        if verbose and n_iter % verbose_interval == 0:
+            now = time.perf_counter()
+            detail = f"\tlower bound {lower_bound:.6f}\tchange {change:.3e}"
+            if verbose >= 2:
+                detail += f"\t{now - tick:.3f}s"
+            _report(verbose, f"{label}  iteration {n_iter}{detail}")
+            tick = now
+        if abs(change) < tol:
+            converged = True
+            break
+    state = "converged" if converged else "did not converge"
+    _report(
+        verbose,
+        f"{label}EM {state} after {n_iter} iterations "
+        f"({time.perf_counter() - start:.3f}s), lower bound {lower_bound:.6f}",
+    )
+    return EMRun(params, lower_bound, history, n_iter, converged)
+
+
+def _initialize_and_run(model, data, seed, label, em_options):
+    params = model.initialize(data, np.random.RandomState(seed))
+    return run_em(model, data, params, label=label, **em_options)
+
+
+def restart_seeds(random_state, n_init):
+    """Seeds for ``n_init`` restarts, drawn up front from ``random_state``."""
+    rng = check_random_state(random_state)
+    return rng.randint(np.iinfo(np.int32).max, size=n_init)
+
+
+def fit_restarts(
+    model,
+    data,
+    *,
+    n_init,
+    random_state,
+    n_jobs=None,
+    tol,
+    max_iter,
+    verbose=0,
+    verbose_interval=10,
+):
+    """Run ``n_init`` initializations + EM, in parallel; return the best run.
+
+    The best run has the highest final lower bound; ties go to the earliest
+    restart, so the choice is deterministic.  All seeds are drawn before
+    dispatch: ``n_jobs`` changes the wall time, never the result.
+    """
+    seeds = restart_seeds(random_state, n_init)
+    em_options = dict(
+        tol=tol, max_iter=max_iter, verbose=verbose, verbose_interval=verbose_interval
+    )
+    labels = [f"[init {i + 1}/{n_init}] " if n_init > 1 else "" for i in range(n_init)]
+    if n_init == 1:
+        runs = [
+            _initialize_and_run(model, data, seed, label, em_options)
+            for seed, label in zip(seeds, labels)
+        ]
+    else:
+        runs = Parallel(n_jobs=n_jobs)(
+            delayed(_initialize_and_run)(model, data, seed, label, em_options)
+            for seed, label in zip(seeds, labels)
+        )
+    return best_run(runs)
+
+
+def best_run(runs):
+    """The run with the highest lower bound (NaN counts as -inf; first wins ties)."""
+    def key(i):
+        bound = runs[i].lower_bound
+        return -math.inf if math.isnan(bound) else bound
+
+    return runs[max(range(len(runs)), key=key)]

@@ -1,0 +1,387 @@
+"""Forward-backward and Viterbi for many sequences at once, with numpy only.
+
+The time recursion is sequential, so the vectorization runs across chains:
+every chain advances one step per Python iteration (:class:`LockstepLayout`).
+Short sequences are chains as they are.  A long sequence is cut into pieces
+that run side by side; each piece but the first starts ``warmup`` steps early
+from an uninformative vector.  The normalized forward (and backward) vector
+forgets where it started -- a positive linear map never increases the Hilbert
+projective distance between two vectors and usually contracts it -- so after
+the warm-up a piece usually carries the exact vector.  Every piece boundary is
+verified against the exact vector computed by its neighbour; a piece that
+fails is recomputed from that exact vector, until all agree.  The result is
+the exact recursion whatever the data (in the worst case, one piece per round).
+
+Everything runs in the scaled domain: emission likelihoods are shifted by
+their row max before exponentiating, each step is normalized, and the
+log-likelihood is the sum of the log normalizers plus the shifts.  A sequence
+whose scaled recursion underflows (a normalizer below ``UNDERFLOW``) is redone
+in the log domain, so an impossible observation yields ``-inf``, never NaN.
+"""
+
+import math
+
+import numpy as np
+
+from ._core.logsumexp import logsumexp, shifted_exp
+from ._sequences import LockstepLayout
+
+UNDERFLOW = 1e-250
+# Vectors below this (relative to a normalized vector) are treated as equal when
+# checking a piece boundary: they cannot influence the recursion at double precision.
+BOUNDARY_FLOOR = 1e-200
+BOUNDARY_TOL = 1e-12
+
+
+def hilbert_distance(p, q):
+    """Hilbert projective distance between rows of positive vectors (floored)."""
+    log_ratio = np.log(np.maximum(p, BOUNDARY_FLOOR)) - np.log(np.maximum(q, BOUNDARY_FLOOR))
+    return log_ratio.max(axis=1) - log_ratio.min(axis=1)
+
+
+def _normalize_rows(a):
+    total = a.sum(axis=1, keepdims=True)
+    return a / total
+
+
+# -- lock-step kernels ----------------------------------------------------------------
+def forward_lockstep(B, A, prior, layout):
+    """Normalized forward vectors of every chain.
+
+    Parameters
+    ----------
+    B : ndarray (n_positions, K)
+        Emission likelihoods (scaled) in packed order.
+    A : ndarray (K, K)
+        Transition matrix, ``A[i, j] = P(j | i)``.
+    prior : ndarray (n_chains, K)
+        Per chain (in ``layout.rank`` order): the first vector is
+        ``prior * B[first row]``, normalized.
+
+    Returns
+    -------
+    alpha : ndarray (n_positions, K)
+        Normalized forward vectors.
+    scale : ndarray (n_positions,)
+        The normalizers; their logs sum to the log-likelihood.
+    """
+    alpha = np.empty_like(B)
+    scale = np.empty(B.shape[0])
+    ones = np.ones(B.shape[1])
+    n = layout.counts[0]
+    first = alpha[:n]
+    np.multiply(prior, B[:n], out=first)
+    np.matmul(first, ones, out=scale[:n])
+    first /= scale[:n, None]
+    for t in range(1, layout.n_steps):
+        previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
+        a = alpha[start : start + n]
+        np.matmul(alpha[previous : previous + n], A, out=a)
+        a *= B[start : start + n]
+        s = scale[start : start + n]
+        np.matmul(a, ones, out=s)
+        a /= s[:, None]
+    return alpha, scale
+
+
+def backward_lockstep(B, A, end, layout):
+    """Normalized backward vectors of chains laid out in reverse time order.
+
+    Step 0 of each chain is its last row in time, where its backward vector is
+    ``end`` (n_chains, K), in ``layout.rank`` order.  Each later step applies
+    ``beta_t = A @ (B_{t+1} * beta_{t+1})`` and normalizes (only the direction
+    of a backward vector matters for posteriors).
+    """
+    beta = np.empty_like(B)
+    ones = np.ones(B.shape[1])
+    n = layout.counts[0]
+    beta[:n] = end
+    AT = np.ascontiguousarray(A.T)
+    carried = np.empty((layout.counts[0], B.shape[1]))
+    total = np.empty(layout.counts[0])
+    for t in range(1, layout.n_steps):
+        previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
+        v = carried[:n]
+        np.multiply(B[previous : previous + n], beta[previous : previous + n], out=v)
+        u = beta[start : start + n]
+        np.matmul(v, AT, out=u)
+        s = total[:n]
+        np.matmul(u, ones, out=s)
+        u /= s[:, None]
+    return beta
+
+
+def viterbi_lockstep(log_B, log_A, log_start, layout):
+    """Most likely state path of every chain (chains are whole sequences).
+
+    ``log_B`` (n_positions, K) in packed order.  Returns the best path's
+    log-probability per chain (rank order) and the state at every position.
+    """
+    n_positions, K = log_B.shape
+    delta = np.empty_like(log_B)
+    pointers = np.empty((n_positions, K), dtype=np.intp)
+    n = layout.counts[0]
+    delta[:n] = log_start + log_B[:n]
+    columns = np.arange(K)
+    for t in range(1, layout.n_steps):
+        previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
+        scores = delta[previous : previous + n, :, None] + log_A  # (n, from, to)
+        best = np.argmax(scores, axis=1)
+        pointers[start : start + n] = best
+        delta[start : start + n] = scores[np.arange(n)[:, None], best, columns] + log_B[
+            start : start + n
+        ]
+    # The last position of the chain of rank c is at step length-1.
+    lengths = np.sort(layout.lengths)[::-1]
+    last = layout.offsets[lengths - 1] + np.arange(layout.n_chains)
+    states = np.empty(n_positions, dtype=np.intp)
+    log_prob = delta[last].max(axis=1)
+    current = np.argmax(delta[last], axis=1)
+    # Walk back in lock-step: at step t the active chains are those longer than t.
+    for t in range(layout.n_steps - 1, -1, -1):
+        start, n = layout.offsets[t], layout.counts[t]
+        ending = lengths[:n] == t + 1
+        if t + 1 < layout.n_steps:
+            m = layout.counts[t + 1]
+            following = layout.offsets[t + 1]
+            current[:m] = pointers[following + np.arange(m), states[following : following + m]]
+        current[:n][ending] = np.argmax(delta[start : start + n][ending], axis=1)
+        states[start : start + n] = current[:n]
+    return log_prob, states
+
+
+# -- log-domain reference (one sequence) -------------------------------------------------
+def forward_backward_log(log_B, log_start, log_A):
+    """Forward-backward in the log domain for one sequence ``log_B`` (T, K).
+
+    The slow, simple reference: used when the scaled recursion underflows and
+    as a test oracle.  Returns ``(log_likelihood, gamma (T, K), xi_sum (K, K))``.
+    """
+    T, K = log_B.shape
+    log_alpha = np.empty((T, K))
+    log_beta = np.zeros((T, K))
+    log_alpha[0] = log_start + log_B[0]
+    for t in range(1, T):
+        log_alpha[t] = logsumexp(log_alpha[t - 1][:, None] + log_A, axis=0) + log_B[t]
+    for t in range(T - 2, -1, -1):
+        log_beta[t] = logsumexp(log_A + (log_B[t + 1] + log_beta[t + 1])[None, :], axis=1)
+    log_likelihood = float(logsumexp(log_alpha[-1]))
+    if not np.isfinite(log_likelihood):
+        return log_likelihood, np.full((T, K), np.nan), np.full((K, K), np.nan)
+    gamma = np.exp(log_alpha + log_beta - log_likelihood)
+    xi_sum = np.zeros((K, K))
+    for t in range(T - 1):
+        xi_sum += np.exp(
+            log_alpha[t][:, None] + log_A + (log_B[t + 1] + log_beta[t + 1])[None, :]
+            - log_likelihood
+        )
+    return log_likelihood, gamma, xi_sum
+
+
+# -- the plan: sequences cut into pieces ------------------------------------------------
+class ForwardBackward:
+    """Forward-backward over all sequences, with long ones cut into pieces.
+
+    Parameters
+    ----------
+    sequences : Sequences
+    piece_length : int, default=None
+        Rows per piece of a long sequence; default ``~2 sqrt(n_samples)``,
+        which balances Python steps (piece length) against work per step
+        (number of pieces).  Sequences up to twice this length are not cut.
+    warmup : int, default=64
+        Steps a piece starts early.
+    """
+
+    def __init__(self, sequences, piece_length=None, warmup=64):
+        self.sequences = sequences
+        L = piece_length or max(64, int(2 * math.sqrt(sequences.n_samples)))
+        W = min(warmup, L)
+        forward, backward, pieces = [], [], []
+        for i in range(sequences.n_sequences):
+            rows = sequences.rows(i)
+            n_rows = len(rows)
+            bounds = [0, n_rows] if n_rows <= 2 * L else list(range(0, n_rows, L)) + [n_rows]
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                lead, trail = min(W, start), min(W, n_rows - stop)
+                forward.append(rows[start - lead : stop])
+                backward.append(rows[start : stop + trail][::-1])
+                pieces.append((i, start, stop, lead, trail))
+        # pieces: (sequence, first row, end row (exclusive), forward lead, backward trail)
+        self.pieces = np.array(pieces, dtype=np.intp)
+        self.forward_layout = LockstepLayout(forward)
+        self.backward_layout = LockstepLayout(backward)
+        self._forward_real = self._real_positions(self.forward_layout, self.pieces[:, 3])
+        self._backward_real = self._real_positions(self.backward_layout, self.pieces[:, 4])
+        # Consecutive rows (t, t + 1) of every sequence, for the transition counts.
+        starts, lengths, order = sequences.starts, sequences.lengths, sequences.order
+        inner = np.ones(sequences.n_samples, dtype=bool)
+        inner[starts + lengths - 1] = False
+        self.transition_from = order[inner]
+        self.transition_to = order[np.roll(inner, 1)]
+        self._sequence_layout = None
+
+    @staticmethod
+    def _real_positions(layout, leads):
+        """Packed positions that are not warm-up steps (a step < lead of its chain)."""
+        real = np.ones(layout.packed_rows.shape[0], dtype=bool)
+        chains = np.repeat(np.arange(len(leads)), leads)
+        if chains.size:
+            steps = np.concatenate([np.arange(w) for w in leads if w])
+            real[layout.offsets[steps] + layout.rank[chains]] = False
+        return real
+
+    def _piece_rows(self, index, reverse=False):
+        i, start, stop = self.pieces[index, :3]
+        rows = self.sequences.rows(i)[start:stop]
+        return rows[::-1] if reverse else rows
+
+    # -- public ------------------------------------------------------------------
+    def posteriors(self, log_B, startprob, transmat, want_xi=True):
+        """E-step quantities for all sequences.
+
+        Parameters
+        ----------
+        log_B : ndarray (n_samples, K)
+            Emission log-likelihoods in input row order.
+        startprob : ndarray (K,)
+        transmat : ndarray (K, K)
+
+        Returns
+        -------
+        log_likelihood : ndarray (n_sequences,)
+        gamma : ndarray (n_samples, K)
+            Posterior state probabilities.
+        xi_sum : ndarray (K, K) or None
+            Expected transition counts summed over all sequences.
+        """
+        B, shift = shifted_exp(log_B, axis=1)
+        # An impossible row (all emissions zero) yields 0/0 in its chain only; the
+        # sequence is detected below and redone in the log domain.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha, log_scale = self._forward(B, startprob, transmat)
+        log_likelihood = self.sequences.sum_per_sequence(log_scale + shift[:, 0])
+        broken = ~np.isfinite(log_likelihood) | self._underflowed(log_scale)
+        self._neutralize(broken, B, alpha)
+        beta = self._backward(B, transmat)
+        gamma = alpha * beta
+        total = gamma.sum(axis=1, keepdims=True)
+        empty = ~(total[:, 0] > 0)
+        if empty.any():  # alpha and beta concentrated on different states: underflow
+            broken[self.sequences.sequence_of_row[empty]] = True
+            self._neutralize(broken, B, alpha, beta, gamma, total)
+        gamma /= total
+        xi_sum = self._transition_counts(B, alpha, beta, transmat, broken) if want_xi else None
+        for i in np.flatnonzero(broken):
+            rows = self.sequences.rows(i)
+            with np.errstate(divide="ignore"):
+                loglik, gamma[rows], xi = forward_backward_log(
+                    log_B[rows], np.log(startprob), np.log(transmat)
+                )
+            log_likelihood[i] = loglik
+            if want_xi:
+                xi_sum += xi
+        return log_likelihood, gamma, xi_sum
+
+    def _neutralize(self, broken, *arrays):
+        """Set rows of broken sequences to 1: they are redone in the log domain."""
+        if broken.any():
+            rows = broken[self.sequences.sequence_of_row]
+            for array in arrays:
+                array[rows] = 1.0
+
+    def viterbi(self, log_B, log_start, log_A):
+        """Most likely path of every (whole) sequence.
+
+        Returns the best path's joint log-probability per sequence and the
+        state of every row (input order).
+        """
+        if self._sequence_layout is None:
+            sequences = self.sequences
+            self._sequence_layout = LockstepLayout(
+                [sequences.rows(i) for i in range(sequences.n_sequences)])
+        layout = self._sequence_layout
+        log_prob, packed = viterbi_lockstep(log_B[layout.packed_rows], log_A, log_start, layout)
+        states = np.empty(log_B.shape[0], dtype=np.intp)
+        states[layout.packed_rows] = packed
+        return log_prob[layout.rank], states
+
+    def _underflowed(self, log_scale):
+        low = ~(log_scale > math.log(UNDERFLOW))
+        return np.bincount(self.sequences.sequence_of_row, weights=low,
+                           minlength=self.sequences.n_sequences) > 0
+
+    def _transition_counts(self, B, alpha, beta, transmat, broken):
+        """Sum over t of xi_t(i, j) = alpha_t(i) A_ij v_j / (alpha_t . A v), v = B_{t+1} beta_{t+1}."""
+        a = alpha[self.transition_from]
+        v = B[self.transition_to] * beta[self.transition_to]
+        denominator = np.einsum("ij,ij->i", a @ transmat, v)
+        # Sequences redone in the log domain contribute their own counts.
+        denominator[broken[self.sequences.sequence_of_row[self.transition_from]]] = np.inf
+        return transmat * ((a / denominator[:, None]).T @ v)
+
+    # -- the two passes ------------------------------------------------------------
+    def _forward(self, B, startprob, transmat):
+        layout, pieces = self.forward_layout, self.pieces
+        prior = np.where((pieces[:, 1] == 0)[:, None], startprob, 1.0 / B.shape[1])
+        alpha_packed, scale = forward_lockstep(
+            B[layout.packed_rows], transmat, prior[np.argsort(layout.rank)], layout
+        )
+        alpha, log_scale = np.empty_like(B), np.empty(B.shape[0])
+        real = self._forward_real
+        alpha[layout.packed_rows[real]] = alpha_packed[real]
+        log_scale[layout.packed_rows[real]] = np.log(scale[real])
+
+        def rerun(index, exact):
+            layout = LockstepLayout([self._piece_rows(p) for p in index])
+            prior = (exact @ transmat)[np.argsort(layout.rank)]
+            packed, scale = forward_lockstep(B[layout.packed_rows], transmat, prior, layout)
+            alpha[layout.packed_rows] = packed
+            log_scale[layout.packed_rows] = np.log(scale)
+
+        rows = self.sequences.order[self.sequences.starts[pieces[:, 0]] + pieces[:, 1] - 1]
+        self._settle(alpha, alpha_packed, layout, pieces[:, 3], rows, rerun)
+        return alpha, log_scale
+
+    def _backward(self, B, transmat):
+        layout, pieces = self.backward_layout, self.pieces
+        end = np.full((layout.n_chains, B.shape[1]), 1.0 / B.shape[1])
+        beta_packed = backward_lockstep(B[layout.packed_rows], transmat, end, layout)
+        beta = np.empty_like(B)
+        real = self._backward_real
+        beta[layout.packed_rows[real]] = beta_packed[real]
+
+        def rerun(index, exact):
+            layout = LockstepLayout([self._piece_rows(p, reverse=True) for p in index])
+            after = self.sequences.order[self.sequences.starts[pieces[index, 0]]
+                                         + pieces[index, 2]]
+            end = _normalize_rows((B[after] * exact) @ transmat.T)[np.argsort(layout.rank)]
+            beta[layout.packed_rows] = backward_lockstep(B[layout.packed_rows], transmat,
+                                                         end, layout)
+
+        last = self.sequences.lengths[pieces[:, 0]] - 1
+        rows = self.sequences.order[self.sequences.starts[pieces[:, 0]]
+                                    + np.minimum(pieces[:, 2], last)]
+        self._settle(beta, beta_packed, layout, pieces[:, 4], rows, rerun)
+        return beta
+
+    @staticmethod
+    def _settle(out, packed, layout, leads, boundary_rows, rerun):
+        """Verify every piece's warm-up against its neighbour; rerun until all agree.
+
+        A piece with ``lead > 0`` carried, at its last warm-up step, a vector for
+        ``boundary_rows[piece]`` -- a row its neighbour owns.  While the two
+        differ, the piece is recomputed from the neighbour's current vector; the
+        first piece of a sequence is exact, so this terminates.
+        """
+        check = np.flatnonzero(leads > 0)
+        if not check.size:
+            return
+        used = packed[layout.offsets[leads[check] - 1] + layout.rank[check]]
+        while True:
+            exact = out[boundary_rows[check]]
+            bad = hilbert_distance(used, exact) > BOUNDARY_TOL
+            if not bad.any():
+                return
+            rerun(check[bad], exact[bad])
+            used[bad] = exact[bad]

@@ -1,0 +1,760 @@
+"""Hidden Markov models trained by Baum-Welch (EM): :class:`HMMEM`."""
+
+import math
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._core import validation as v
+from ._core.em import fit_restarts
+from ._core.emissions import (
+    CategoricalEmission,
+    GaussianEmission,
+    PoissonEmission,
+    _dirichlet_map,
+    _keep_unvisited,
+)
+from ._core.gaussian import COVARIANCE_TYPES
+from ._forward_backward import ForwardBackward
+from ._sequences import make_sequences
+
+EMISSIONS = ("gaussian", "categorical", "poisson")
+CHAIN_PARAMETERS = ("startprob", "transmat")
+EMISSION_PARAMETERS = {
+    "gaussian": GaussianEmission.names,
+    "categorical": CategoricalEmission.names,
+    "poisson": PoissonEmission.names,
+}
+
+
+class HMMParams(NamedTuple):
+    """Parameters of an HMM; Gaussian means are relative to the data's shift."""
+
+    startprob: np.ndarray
+    transmat: np.ndarray
+    emission: dict
+
+
+class HMMStats(NamedTuple):
+    """Additive E-step statistics: sums over sequences."""
+
+    start: np.ndarray
+    transitions: np.ndarray
+    emission: object
+
+
+class HMMData(NamedTuple):
+    """Everything the E-step needs about the training data, prepared once."""
+
+    X: np.ndarray
+    emission: dict
+    forward_backward: ForwardBackward
+
+
+class HiddenMarkovModel:
+    """The EM model of an HMM (pure functions of data and parameters)."""
+
+    def __init__(self, n_components, emission, *, startprob_prior=1.0, transmat_prior=1.0,
+                 fixed=frozenset(), init_params="kmeans", inits=None):
+        self.n_components = n_components
+        self.emission = emission
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.fixed = frozenset(fixed)
+        self.init_params = init_params
+        self.inits = inits or {}
+
+    # -- initialization --------------------------------------------------------------
+    def initialize(self, data, random_state):
+        K = self.n_components
+        inits = self.inits
+        if self.init_params == "random":
+            startprob = random_state.dirichlet(np.ones(K))
+            transmat = random_state.dirichlet(np.ones(K), size=K)
+        else:
+            startprob, transmat = np.full(K, 1.0 / K), np.full((K, K), 1.0 / K)
+        startprob = inits.get("startprob", startprob)
+        transmat = inits.get("transmat", transmat)
+        return HMMParams(startprob, transmat, self._initial_emission(data, random_state))
+
+    def _initial_emission(self, data, random_state):
+        names = self.emission.names
+        inits = self.inits
+        if all(name in inits for name in names):
+            return self._complete_emission({name: inits[name] for name in names})
+        if isinstance(self.emission, CategoricalEmission):
+            params = self.emission.initial_random(random_state, self.n_components)
+        else:
+            resp = self._initial_responsibilities(data.X, random_state)
+            params = self.emission.initial_from_responsibilities(data.emission, resp)
+        params.update({name: inits[name] for name in names if name in inits})
+        return self._complete_emission(params)
+
+    def _complete_emission(self, params):
+        if isinstance(self.emission, GaussianEmission):
+            return self.emission.with_covariances(params["means"], params["covariances"])
+        return params
+
+    def _initial_responsibilities(self, X, random_state):
+        n, K = X.shape[0], self.n_components
+        if self.init_params == "random":
+            labels = np.arange(n) % K
+            labels[random_state.choice(n, size=K, replace=False)] = np.arange(K)
+            centers = X[random_state.choice(n, size=K, replace=False)]
+            labels = np.argmin(((X[:, None, :] - centers[None]) ** 2).sum(axis=2), axis=1)
+        else:
+            labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
+        resp = np.zeros((n, K))
+        resp[np.arange(n), labels] = 1.0
+        return resp
+
+    # -- EM steps ------------------------------------------------------------------
+    def e_step(self, data, params):
+        log_B = self.emission.log_likelihood(data.emission, params.emission)
+        fb = data.forward_backward
+        log_likelihood, gamma, xi = fb.posteriors(log_B, params.startprob, params.transmat)
+        stats = HMMStats(
+            gamma[fb.sequences.first_rows].sum(axis=0),
+            xi,
+            self.emission.statistics(data.emission, gamma),
+        )
+        return log_likelihood.sum() / fb.sequences.n_samples, stats
+
+    def m_step(self, stats, params):
+        startprob, transmat = params.startprob, params.transmat
+        if "startprob" not in self.fixed:
+            startprob = _dirichlet_map(stats.start, self.startprob_prior)
+        if "transmat" not in self.fixed:
+            estimate = _dirichlet_map(stats.transitions, self.transmat_prior, axis=1)
+            # A state never left (or never visited) keeps its row.
+            transmat = _keep_unvisited(estimate, transmat, np.isfinite(estimate).all(axis=1))
+        emission = self.emission.m_step(stats.emission, params.emission, self.fixed)
+        return HMMParams(startprob, transmat, emission)
+
+
+def _sequence_kwargs(lengths, sequence_ids):
+    return {"lengths": lengths, "sequence_ids": sequence_ids}
+
+
+class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
+    """Hidden Markov model trained by Baum-Welch (EM), with parallel restarts.
+
+    One estimator for Gaussian, categorical and Poisson emissions (the family is
+    a hyperparameter, so model selection can search it).  Sequences are given
+    by ``lengths`` (hmmlearn's convention) or by ``sequence_ids``, one label per
+    row -- which scikit-learn's cross-validation splits together with ``X``, so
+    sequences can be cross-validated (see Notes).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of hidden states.
+    emission : {"gaussian", "categorical", "poisson"}, default="gaussian"
+        ``gaussian``: real-valued rows; ``categorical``: one column of integer
+        symbols ``0 .. n_symbols - 1``; ``poisson``: non-negative integer counts.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="diag"
+        Covariance structure of Gaussian emissions (as in GaussianMixtureEM).
+    n_symbols : int, default=None
+        Number of symbols of categorical emissions; None infers ``max + 1`` from
+        the training data.
+    startprob_init, transmat_init : array-like, default=None
+        Starting initial-state distribution (n_components,) and transition
+        matrix (n_components, n_components) whose rows sum to 1.  None: uniform
+        (``init_params="kmeans"``) or random (``"random"``).
+    means_init : array-like of shape (n_components, n_features), default=None
+        Starting means (Gaussian).  None: from ``init_params``.
+    covariances_init : array-like, default=None
+        Starting covariances (Gaussian), shaped as ``covariances_``.
+    emissionprob_init : array-like of shape (n_components, n_symbols), default=None
+        Starting symbol probabilities (categorical).  None: random.
+    rates_init : array-like of shape (n_components, n_features), default=None
+        Starting rates (Poisson).
+    startprob_prior, transmat_prior : float or array-like, default=1.0
+        Dirichlet concentrations of the priors; 1.0 means no prior.  Values
+        above 1 keep probabilities away from zero.
+    emissionprob_prior : float or array-like, default=1.0
+        Dirichlet concentration for categorical emissions; a value above 1
+        keeps symbols unseen in training from getting probability zero.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of Gaussian covariances.
+    fixed_params : iterable of str, default=()
+        Parameters kept at their starting values: any of ``"startprob"``,
+        ``"transmat"`` and the emission's ``"means"``, ``"covariances"``,
+        ``"emissionprob"``, ``"rates"``.
+    algorithm : {"viterbi", "map"}, default="viterbi"
+        How :meth:`predict` and :meth:`decode` choose states: the most likely
+        path (Viterbi) or the most likely state of each row (posterior mode).
+    init_params : {"kmeans", "random"}, default="kmeans"
+        Starting emission parameters not given: from a k-means partition (means
+        per cluster, pooled within-cluster covariance) or from random rows.
+    max_iter : int, default=100
+        EM iterations per initialization; 0 evaluates the starting values.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood per row changes by less than
+        ``tol`` (per row, so it means the same for one long sequence and for
+        many short ones).
+    n_init : int, default=1
+        Initializations; the best by log-likelihood is kept.
+    n_jobs : int, default=None
+        Initializations run in parallel (joblib); results do not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initializations.
+    verbose : int, default=0
+        Progress reports (1) with timings (2).
+    verbose_interval : int, default=10
+        Iterations between reports.
+
+    Attributes
+    ----------
+    startprob_ : ndarray of shape (n_components,)
+    transmat_ : ndarray of shape (n_components, n_components)
+        ``transmat_[i, j]`` is the probability of moving from state i to j.
+    means_ : ndarray of shape (n_components, n_features)
+        Gaussian emissions only.
+    covariances_ : ndarray
+        Gaussian emissions only; (n_components, n_features, n_features) for
+        ``full``, (n_features, n_features) for ``tied``, (n_components,
+        n_features) for ``diag`` and (n_components,) for ``spherical``.
+    emissionprob_ : ndarray of shape (n_components, n_symbols)
+        Categorical emissions only.
+    n_symbols_ : int
+        Categorical emissions only.
+    rates_ : ndarray of shape (n_components, n_features)
+        Poisson emissions only.
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood per row of the best run (at its last E-step).
+    lower_bounds_ : list of float
+        ``lower_bound_`` after every iteration of the best run.
+    n_features_in_ : int
+
+    See Also
+    --------
+    emlearn.GaussianMixtureEM : The same Gaussian emissions without the chain.
+
+    Notes
+    -----
+    **Cross-validating sequences.**  Enable metadata routing and pass the
+    sequence labels both as ``groups`` (so that the splitter keeps sequences
+    whole) and as ``sequence_ids`` (requested by default by :meth:`fit` and
+    :meth:`score`)::
+
+        import sklearn
+        sklearn.set_config(enable_metadata_routing=True)
+        search = GridSearchCV(HMMEM(), {"n_components": [2, 3, 4]}, cv=GroupKFold(3))
+        search.fit(X, groups=ids, sequence_ids=ids)
+
+    Each fold's score is then the total log-likelihood of its sequences.
+
+    With priors other than 1 the M-step maximizes the posterior, so the
+    log-likelihood may (slightly) decrease between iterations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emlearn import HMMEM
+    >>> rng = np.random.RandomState(0)
+    >>> states = np.repeat([0, 1, 0, 1], 50)
+    >>> X = rng.normal(loc=4.0 * states[:, None], size=(200, 1))
+    >>> hmm = HMMEM(n_components=2, random_state=0).fit(X)
+    >>> path = hmm.predict(X)
+    >>> bool(np.all(path == states) or np.all(path == 1 - states))
+    True
+    >>> np.round(np.sort(hmm.means_.ravel()), 1)
+    array([0.2, 3.9])
+    """
+
+    __metadata_request__fit = {"sequence_ids": True}
+    __metadata_request__score = {"sequence_ids": True}
+    __metadata_request__predict = {"sequence_ids": True}
+    __metadata_request__predict_proba = {"sequence_ids": True}
+    __metadata_request__transform = {"sequence_ids": True}
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        emission="gaussian",
+        covariance_type="diag",
+        n_symbols=None,
+        startprob_init=None,
+        transmat_init=None,
+        means_init=None,
+        covariances_init=None,
+        emissionprob_init=None,
+        rates_init=None,
+        startprob_prior=1.0,
+        transmat_prior=1.0,
+        emissionprob_prior=1.0,
+        reg_covar=1e-6,
+        fixed_params=(),
+        algorithm="viterbi",
+        init_params="kmeans",
+        max_iter=100,
+        tol=1e-3,
+        n_init=1,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.emission = emission
+        self.covariance_type = covariance_type
+        self.n_symbols = n_symbols
+        self.startprob_init = startprob_init
+        self.transmat_init = transmat_init
+        self.means_init = means_init
+        self.covariances_init = covariances_init
+        self.emissionprob_init = emissionprob_init
+        self.rates_init = rates_init
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.emissionprob_prior = emissionprob_prior
+        self.reg_covar = reg_covar
+        self.fixed_params = fixed_params
+        self.algorithm = algorithm
+        self.init_params = init_params
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_init = n_init
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- validation ------------------------------------------------------------------
+    def _check_hyperparameters(self):
+        v.check_integer("n_components", self.n_components, minimum=1)
+        v.check_option("emission", self.emission, EMISSIONS)
+        v.check_option("covariance_type", self.covariance_type, COVARIANCE_TYPES)
+        v.check_integer("n_symbols", self.n_symbols, minimum=1, allow_none=True)
+        v.check_real("reg_covar", self.reg_covar, minimum=0)
+        v.check_option("algorithm", self.algorithm, ("viterbi", "map"))
+        v.check_option("init_params", self.init_params, ("kmeans", "random"))
+        v.check_integer("max_iter", self.max_iter, minimum=0)
+        v.check_real("tol", self.tol, minimum=0)
+        v.check_integer("n_init", self.n_init, minimum=1)
+        v.check_n_jobs(self.n_jobs)
+        v.check_verbose(self.verbose)
+        v.check_integer("verbose_interval", self.verbose_interval, minimum=1)
+        allowed = set(CHAIN_PARAMETERS) | set(EMISSION_PARAMETERS[self.emission])
+        if isinstance(self.fixed_params, str):
+            raise TypeError("fixed_params must be a collection of names, e.g. ('startprob',).")
+        unknown = set(self.fixed_params) - allowed
+        if unknown:
+            raise ValueError(
+                f"fixed_params for emission={self.emission!r} may contain "
+                f"{sorted(allowed)}; got unknown {sorted(unknown)}."
+            )
+
+    def _check_X(self, X, reset):
+        if self.emission == "gaussian":
+            return validate_data(self, X, reset=reset, dtype=np.float64,
+                                 ensure_min_samples=1)
+        X = validate_data(self, X, reset=reset, dtype=np.float64)
+        if np.any(X != np.round(X)):
+            raise ValueError(f"X must hold integers for emission={self.emission!r}.")
+        if np.any(X < 0):
+            what = "symbols" if self.emission == "categorical" else "counts"
+            raise ValueError(f"X must hold non-negative {what} for emission={self.emission!r}.")
+        if self.emission == "categorical":
+            if X.shape[1] != 1:
+                raise ValueError(
+                    "X must have a single column of symbols for emission='categorical', "
+                    f"got {X.shape[1]} columns."
+                )
+            limit = self.n_symbols_ if hasattr(self, "n_symbols_") and not reset else self.n_symbols
+            if limit is not None and X.max() >= limit:
+                raise ValueError(
+                    f"X holds symbol {int(X.max())} but n_symbols = {limit}: symbols must "
+                    f"lie in 0 .. n_symbols - 1."
+                )
+        return X
+
+    def _emission_family(self, n_symbols=None):
+        if self.emission == "gaussian":
+            return GaussianEmission(self.covariance_type, self.reg_covar)
+        if self.emission == "categorical":
+            return CategoricalEmission(n_symbols, self.emissionprob_prior)
+        return PoissonEmission()
+
+    def _starting_values(self, emission, n_features, shift):
+        """User-given starting values, validated, in the model's coordinates."""
+        K = self.n_components
+        inits = {}
+        if self.startprob_init is not None:
+            inits["startprob"] = v.check_probabilities("startprob_init", self.startprob_init,
+                                                       (K,))
+        if self.transmat_init is not None:
+            inits["transmat"] = v.check_probabilities("transmat_init", self.transmat_init,
+                                                      (K, K))
+        if self.emission == "gaussian":
+            if self.means_init is not None:
+                inits["means"] = v.check_array_init("means_init", self.means_init,
+                                                    (K, n_features)) - shift
+            if self.covariances_init is not None:
+                shape = emission.family.shape(K, n_features)
+                covariances = v.check_array_init("covariances_init", self.covariances_init,
+                                                 shape)
+                try:
+                    emission.family.precisions_cholesky(covariances)
+                except ValueError:
+                    raise ValueError("covariances_init must be positive definite.") from None
+                inits["covariances"] = covariances
+        elif self.emission == "categorical":
+            if self.emissionprob_init is not None:
+                inits["emissionprob"] = v.check_probabilities(
+                    "emissionprob_init", self.emissionprob_init, (K, emission.n_symbols))
+        elif self.rates_init is not None:
+            rates = v.check_array_init("rates_init", self.rates_init, (K, n_features))
+            if np.any(rates <= 0):
+                raise ValueError("rates_init must be positive.")
+            inits["rates"] = rates
+        return inits
+
+    def _check_priors(self, n_symbols):
+        K = self.n_components
+        for name, value, shape in (
+            ("startprob_prior", self.startprob_prior, (K,)),
+            ("transmat_prior", self.transmat_prior, (K, K)),
+            ("emissionprob_prior", self.emissionprob_prior, (K, n_symbols or 1)),
+        ):
+            array = np.asarray(value, dtype=np.float64)
+            if array.ndim and (name != "emissionprob_prior" or self.emission == "categorical"):
+                if array.shape != shape:
+                    raise ValueError(f"{name} must be a scalar or have shape {shape}.")
+            if not np.all(np.isfinite(array)) or np.any(array <= 0):
+                raise ValueError(f"{name} must be positive.")
+
+    # -- fitting ---------------------------------------------------------------------
+    def fit(self, X, y=None, *, lengths=None, sequence_ids=None):
+        """Estimate the parameters by Baum-Welch (``n_init`` runs, best kept).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of all sequences.
+        y : Ignored
+            Not used, present for API consistency.
+        lengths : array-like of int, default=None
+            Lengths of consecutive sequences (summing to n_samples).
+        sequence_ids : array-like of shape (n_samples,), default=None
+            Sequence label of each row; rows with the same label form one
+            sequence in their order of appearance.  With neither argument, X is
+            one sequence.
+
+        Returns
+        -------
+        self : HMMEM
+        """
+        self._check_hyperparameters()
+        X = self._check_X(X, reset=True)
+        sequences = make_sequences(X.shape[0], lengths, sequence_ids)
+        if X.shape[0] < self.n_components and self.emission != "categorical":
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {X.shape[0]}"
+            )
+        n_symbols = None
+        if self.emission == "categorical":
+            n_symbols = self.n_symbols or int(X.max()) + 1
+        self._check_priors(n_symbols)
+        emission = self._emission_family(n_symbols)
+        emission_data = emission.prepare(X)
+        shift = emission_data["centered"].shift if self.emission == "gaussian" else 0.0
+        model = HiddenMarkovModel(
+            self.n_components, emission, startprob_prior=self.startprob_prior,
+            transmat_prior=self.transmat_prior, fixed=self.fixed_params,
+            init_params=self.init_params,
+            inits=self._starting_values(emission, X.shape[1], shift),
+        )
+        data = HMMData(X, emission_data, ForwardBackward(sequences))
+        run = fit_restarts(
+            model, data, n_init=self.n_init, random_state=self.random_state,
+            n_jobs=self.n_jobs, tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
+            verbose_interval=self.verbose_interval,
+        )
+        if not run.converged and self.max_iter > 0:
+            warnings.warn(
+                "Baum-Welch did not converge in max_iter iterations for the best "
+                "initialization. Increase max_iter or tol, or try other starting values.",
+                ConvergenceWarning,
+            )
+        self._set_fitted(run, shift, n_symbols)
+        return self
+
+    def _set_fitted(self, run, shift, n_symbols):
+        params = run.params
+        self.startprob_ = params.startprob
+        self.transmat_ = params.transmat
+        if self.emission == "gaussian":
+            self.means_ = params.emission["means"] + shift
+            self.covariances_ = params.emission["covariances"]
+        elif self.emission == "categorical":
+            self.emissionprob_ = params.emission["emissionprob"]
+            self.n_symbols_ = n_symbols
+        else:
+            self.rates_ = params.emission["rates"]
+        self.converged_ = run.converged
+        self.n_iter_ = run.n_iter
+        self.lower_bound_ = run.lower_bound
+        self.lower_bounds_ = list(run.lower_bounds)
+
+    def fit_transform(self, X, y=None, *, lengths=None, sequence_ids=None):
+        """Fit, then return the posterior state probabilities of the same sequences.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        lengths, sequence_ids : see :meth:`fit`.
+
+        Returns
+        -------
+        posteriors : ndarray of shape (n_samples, n_components)
+        """
+        kwargs = _sequence_kwargs(lengths, sequence_ids)
+        return self.fit(X, **kwargs).transform(X, **kwargs)
+
+    # -- inference ---------------------------------------------------------------------
+    def _fitted_model(self, X, lengths, sequence_ids):
+        """Validated data, sequences and the fitted parameters in model coordinates."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        sequences = make_sequences(X.shape[0], lengths, sequence_ids)
+        emission = self._emission_family(getattr(self, "n_symbols_", None))
+        if self.emission == "gaussian":
+            shift = self.means_.mean(axis=0)
+            params = emission.with_covariances(self.means_ - shift, self.covariances_)
+        elif self.emission == "categorical":
+            shift, params = None, {"emissionprob": self.emissionprob_}
+        else:
+            shift, params = None, {"rates": self.rates_}
+        data = emission.prepare(X, shift)
+        log_B = emission.log_likelihood(data, params)
+        return sequences, ForwardBackward(sequences), log_B
+
+    def _posteriors(self, X, lengths, sequence_ids):
+        sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
+        log_likelihood, gamma, _ = fb.posteriors(log_B, self.startprob_, self.transmat_,
+                                                 want_xi=False)
+        impossible = ~np.isfinite(log_likelihood)
+        if impossible.any():
+            raise ValueError(
+                f"Sequence(s) {np.flatnonzero(impossible).tolist()} have zero probability "
+                "under the fitted model (no state can emit some row)."
+            )
+        return log_likelihood, gamma
+
+    def score_sequences(self, X, lengths=None, sequence_ids=None):
+        """Log-likelihood of each sequence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_sequences,)
+            In the order of ``lengths``, or of first appearance of each id.
+        """
+        sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
+        with np.errstate(divide="ignore"):
+            log_likelihood, _, _ = fb.posteriors(log_B, self.startprob_, self.transmat_,
+                                                 want_xi=False)
+        return log_likelihood
+
+    def score(self, X, y=None, *, lengths=None, sequence_ids=None, sample_weight=None):
+        """Total log-likelihood of all sequences (hmmlearn's convention).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        lengths, sequence_ids : see :meth:`fit`.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights constant within each sequence: each sequence's
+            log-likelihood is counted with its weight.
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        per_sequence = self.score_sequences(X, lengths, sequence_ids)
+        if sample_weight is None:
+            return float(per_sequence.sum())
+        sequences = make_sequences(len(X), lengths, sequence_ids)
+        weights = v.check_sample_weight(sample_weight, sequences.n_samples)
+        first = weights[sequences.first_rows]
+        if not np.allclose(weights, first[sequences.sequence_of_row]):
+            raise ValueError("sample_weight must be constant within each sequence.")
+        return float(per_sequence @ first)
+
+    def predict_proba(self, X, lengths=None, sequence_ids=None):
+        """Posterior probability of each state for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+
+        Returns
+        -------
+        posteriors : ndarray of shape (n_samples, n_components)
+        """
+        return self._posteriors(X, lengths, sequence_ids)[1]
+
+    def transform(self, X, lengths=None, sequence_ids=None):
+        """Posterior state probabilities (as :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+
+        Returns
+        -------
+        posteriors : ndarray of shape (n_samples, n_components)
+        """
+        return self.predict_proba(X, lengths, sequence_ids)
+
+    def decode(self, X, lengths=None, sequence_ids=None, algorithm=None):
+        """Most likely states and their log-probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+        algorithm : {"viterbi", "map"}, default=None
+            Overrides the estimator's ``algorithm``.
+
+        Returns
+        -------
+        log_prob : float
+            ``viterbi``: total log-probability of the best paths (joint with
+            the data); ``map``: sum over rows of the log of the largest
+            posterior state probability.
+        states : ndarray of shape (n_samples,)
+        """
+        algorithm = self.algorithm if algorithm is None else algorithm
+        v.check_option("algorithm", algorithm, ("viterbi", "map"))
+        if algorithm == "map":
+            _, gamma = self._posteriors(X, lengths, sequence_ids)
+            with np.errstate(divide="ignore"):
+                return float(np.log(gamma.max(axis=1)).sum()), np.argmax(gamma, axis=1)
+        _, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
+        with np.errstate(divide="ignore"):
+            log_prob, states = fb.viterbi(log_B, np.log(self.startprob_),
+                                          np.log(self.transmat_))
+        return float(log_prob.sum()), states
+
+    def predict(self, X, lengths=None, sequence_ids=None):
+        """Most likely state of each row (per ``algorithm``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+
+        Returns
+        -------
+        states : ndarray of shape (n_samples,)
+        """
+        return self.decode(X, lengths, sequence_ids)[1]
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate one sequence from the fitted model.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Length of the sequence.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        states : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        v.check_integer("n_samples", n_samples, minimum=1)
+        rng = check_random_state(random_state)
+        states = np.empty(n_samples, dtype=np.intp)
+        cumulative_start = np.cumsum(self.startprob_)
+        cumulative = np.cumsum(self.transmat_, axis=1)
+        uniforms = rng.uniform(size=n_samples)
+        K = self.n_components
+        states[0] = min(np.searchsorted(cumulative_start, uniforms[0], side="right"), K - 1)
+        for t in range(1, n_samples):
+            states[t] = min(np.searchsorted(cumulative[states[t - 1]], uniforms[t],
+                                            side="right"), K - 1)
+        emission = self._emission_family(getattr(self, "n_symbols_", None))
+        if self.emission == "gaussian":
+            params = {"means": self.means_, "covariances": self.covariances_}
+        elif self.emission == "categorical":
+            params = {"emissionprob": self.emissionprob_}
+        else:
+            params = {"rates": self.rates_}
+        return emission.sample(rng, params, states, 0.0), states
+
+    # -- model selection ---------------------------------------------------------------
+    def _n_parameters(self):
+        K = self.n_components
+        fixed = set(self.fixed_params)
+        count = 0 if "startprob" in fixed else K - 1
+        count += 0 if "transmat" in fixed else K * (K - 1)
+        emission = self._emission_family(getattr(self, "n_symbols_", None))
+        return count + emission.n_parameters(K, self.n_features_in_, fixed)
+
+    def bic(self, X, lengths=None, sequence_ids=None):
+        """Bayesian information criterion (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+
+        Returns
+        -------
+        bic : float
+        """
+        log_likelihood = self.score(X, lengths=lengths, sequence_ids=sequence_ids)
+        return -2 * log_likelihood + self._n_parameters() * math.log(len(X))
+
+    def aic(self, X, lengths=None, sequence_ids=None):
+        """Akaike information criterion (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+
+        Returns
+        -------
+        aic : float
+        """
+        log_likelihood = self.score(X, lengths=lengths, sequence_ids=sequence_ids)
+        return -2 * log_likelihood + 2 * self._n_parameters()
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the posterior columns: ``state0 .. state{K-1}``.
+
+        Parameters
+        ----------
+        input_features : Ignored
+
+        Returns
+        -------
+        names : ndarray of str objects
+        """
+        check_is_fitted(self)
+        return np.asarray([f"state{k}" for k in range(self.n_components)], dtype=object)

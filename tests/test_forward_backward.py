@@ -1,0 +1,139 @@
+"""Lock-step forward-backward and Viterbi against brute force over all state paths."""
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from emlearn._forward_backward import ForwardBackward, forward_backward_log, viterbi_lockstep
+from emlearn._sequences import LockstepLayout, make_sequences
+
+
+def random_hmm(rng, K, sticky=None):
+    startprob = rng.dirichlet(np.ones(K))
+    transmat = rng.dirichlet(np.ones(K), size=K)
+    if sticky is not None:
+        transmat = sticky * np.eye(K) + (1 - sticky) * transmat
+    return startprob, transmat
+
+
+def brute_force(log_B, startprob, transmat):
+    """Log-likelihood, posteriors, expected transitions and best path by enumeration."""
+    T, K = log_B.shape
+    paths = np.array(list(itertools.product(range(K), repeat=T)))
+    with np.errstate(divide="ignore"):
+        log_start, log_A = np.log(startprob), np.log(transmat)
+    joint = log_start[paths[:, 0]] + log_B[np.arange(T), paths].sum(axis=1)
+    if T > 1:
+        joint += log_A[paths[:, :-1], paths[:, 1:]].sum(axis=1)
+    log_likelihood = logsumexp(joint)
+    weight = np.exp(joint - log_likelihood)
+    gamma = np.zeros((T, K))
+    xi = np.zeros((K, K))
+    for path, w in zip(paths, weight):
+        gamma[np.arange(T), path] += w
+        for a, b in zip(path[:-1], path[1:]):
+            xi[a, b] += w
+    best = paths[np.argmax(joint)]
+    return log_likelihood, gamma, xi, best, joint.max()
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_posteriors_equal_brute_force_over_several_sequences(K):
+    rng = np.random.RandomState(K)
+    lengths = [1, 5, 3, 4, 2]
+    log_B = rng.normal(scale=2.0, size=(sum(lengths), K))
+    startprob, transmat = random_hmm(rng, K)
+    sequences = make_sequences(len(log_B), lengths=lengths)
+    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B, startprob,
+                                                                       transmat)
+    expected_xi = np.zeros((K, K))
+    for i in range(len(lengths)):
+        rows = sequences.rows(i)
+        loglik, g, x, _, _ = brute_force(log_B[rows], startprob, transmat)
+        np.testing.assert_allclose(log_likelihood[i], loglik, rtol=1e-12)
+        np.testing.assert_allclose(gamma[rows], g, atol=1e-12)
+        expected_xi += x
+    np.testing.assert_allclose(xi, expected_xi, atol=1e-12)
+
+
+@pytest.mark.parametrize("K", [2, 3])
+def test_viterbi_equals_brute_force_argmax(K):
+    rng = np.random.RandomState(10 + K)
+    lengths = [5, 1, 4, 5, 2]
+    log_B = rng.normal(scale=2.0, size=(sum(lengths), K))
+    startprob, transmat = random_hmm(rng, K)
+    sequences = make_sequences(len(log_B), lengths=lengths)
+    layout = LockstepLayout([sequences.rows(i) for i in range(len(lengths))])
+    log_prob, states = viterbi_lockstep(log_B[layout.packed_rows], np.log(transmat),
+                                        np.log(startprob), layout)
+    path = np.empty(len(log_B), dtype=int)
+    path[layout.packed_rows] = states
+    for i in range(len(lengths)):
+        rows = sequences.rows(i)
+        _, _, _, best, best_joint = brute_force(log_B[rows], startprob, transmat)
+        np.testing.assert_array_equal(path[rows], best)
+        np.testing.assert_allclose(log_prob[layout.rank[i]], best_joint, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sticky", [None, 0.999])
+def test_long_sequence_cut_into_pieces_is_exact(sticky):
+    # Pieces of 16 rows with 4 warm-up steps: many boundaries must be verified, and with
+    # sticky transitions most warm-ups fail and are recomputed from the exact vector.
+    rng = np.random.RandomState(0)
+    K, T = 3, 700
+    startprob, transmat = random_hmm(rng, K, sticky)
+    log_B = rng.normal(scale=0.3 if sticky else 2.0, size=(T + 30, K))
+    sequences = make_sequences(len(log_B), lengths=[T, 30])
+    pieces = ForwardBackward(sequences, piece_length=16, warmup=4)
+    assert len(pieces.pieces) > 40
+    log_likelihood, gamma, xi = pieces.posteriors(log_B, startprob, transmat)
+    expected_xi = np.zeros((K, K))
+    for i in range(2):
+        rows = sequences.rows(i)
+        loglik, g, x = forward_backward_log(log_B[rows], np.log(startprob), np.log(transmat))
+        np.testing.assert_allclose(log_likelihood[i], loglik, rtol=1e-12)
+        np.testing.assert_allclose(gamma[rows], g, atol=1e-10)
+        expected_xi += x
+    np.testing.assert_allclose(xi, expected_xi, rtol=1e-9)
+
+
+def test_interleaved_sequence_ids_follow_the_rows():
+    rng = np.random.RandomState(3)
+    K = 2
+    log_B = rng.normal(size=(9, K))
+    startprob, transmat = random_hmm(rng, K)
+    ids = np.array(["b", "a", "b", "a", "a", "c", "b", "a", "c"])
+    sequences = make_sequences(9, sequence_ids=ids)
+    log_likelihood, gamma, _ = ForwardBackward(sequences).posteriors(log_B, startprob,
+                                                                     transmat)
+    for position, label in enumerate(["b", "a", "c"]):  # order of first appearance
+        rows = np.flatnonzero(ids == label)
+        loglik, g, _, _, _ = brute_force(log_B[rows], startprob, transmat)
+        np.testing.assert_allclose(log_likelihood[position], loglik, rtol=1e-12)
+        np.testing.assert_allclose(gamma[rows], g, atol=1e-12)
+
+
+def test_scaled_underflow_falls_back_to_log_domain():
+    # State 1 explains every row 800 nats better but can never be reached: the scaled
+    # recursion underflows, the log domain gives the exact answer.
+    startprob = np.array([1.0, 0.0])
+    transmat = np.eye(2)
+    log_B = np.tile([-800.0, 0.0], (6, 1))
+    sequences = make_sequences(12, lengths=[6, 6])
+    log_B = np.vstack([log_B, np.zeros((6, 2))])
+    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B, startprob,
+                                                                      transmat)
+    np.testing.assert_allclose(log_likelihood, [-4800.0, 0.0])
+    np.testing.assert_allclose(gamma[:6], [[1.0, 0.0]] * 6)
+    np.testing.assert_allclose(xi, [[10.0, 0.0], [0.0, 0.0]])
+
+
+def test_impossible_sequence_has_minus_inf_likelihood():
+    startprob, transmat = np.array([0.5, 0.5]), np.full((2, 2), 0.5)
+    log_B = np.zeros((4, 2))
+    log_B[2] = -np.inf
+    sequences = make_sequences(4, lengths=[4])
+    log_likelihood, _, _ = ForwardBackward(sequences).posteriors(log_B, startprob, transmat)
+    assert log_likelihood[0] == -np.inf

@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from ._core.logsumexp import logsumexp, shifted_exp
+from ._core.threads import single_threaded_blas
 from ._sequences import LockstepLayout
 
 UNDERFLOW = 1e-250
@@ -132,7 +133,7 @@ def viterbi_lockstep(log_B, log_A, log_start, layout):
             start : start + n
         ]
     # The last position of the chain of rank c is at step length-1.
-    lengths = np.sort(layout.lengths)[::-1]
+    lengths = layout.sorted_lengths
     last = layout.offsets[lengths - 1] + np.arange(layout.n_chains)
     states = np.empty(n_positions, dtype=np.intp)
     log_prob = delta[last].max(axis=1)
@@ -179,71 +180,106 @@ def forward_backward_log(log_B, log_start, log_A):
 
 
 # -- the plan: sequences cut into pieces ------------------------------------------------
+class _Pass:
+    """One direction of the recursion: its layout and where results go."""
+
+    def __init__(self, rows, lengths, leads):
+        self.layout = LockstepLayout(rows, lengths)
+        real = np.ones(len(rows), dtype=bool)
+        if leads.any():
+            chains = np.repeat(np.arange(len(leads)), leads)
+            steps = np.arange(chains.size) - np.repeat(np.cumsum(leads) - leads, leads)
+            real[self.layout.positions(chains, steps)] = False
+        # Every row occurs once outside warm-ups: results go back to row order by
+        # a gather through this inverse map (np.take is ~3x faster than fancy
+        # assignment into the rows).
+        self.inverse = np.empty(self.layout.packed_rows.shape[0] if real.all()
+                                else int(real.sum()), dtype=np.intp)
+        self.inverse[self.layout.packed_rows[real]] = np.flatnonzero(real)
+        self.leads = leads
+
+    def gather(self, by_row):
+        return np.take(by_row, self.layout.packed_rows, axis=0)
+
+    def to_rows(self, packed):
+        return np.take(packed, self.inverse, axis=0)
+
+    def carried(self, packed, check):
+        """Vectors the pieces ``check`` carried at their last warm-up step."""
+        return packed[self.layout.positions(check, self.leads[check] - 1)]
+
+
 class ForwardBackward:
-    """Forward-backward over all sequences, with long ones cut into pieces.
+    """Forward-backward and Viterbi over all sequences; long ones cut into pieces.
 
     Parameters
     ----------
     sequences : Sequences
     piece_length : int, default=None
-        Rows per piece of a long sequence; default ``~2 sqrt(n_samples)``,
-        which balances Python steps (piece length) against work per step
-        (number of pieces).  Sequences up to twice this length are not cut.
+        Rows per piece of a long sequence; default ``max(256, sqrt(n) / 2)``:
+        short pieces mean few Python steps, and ``warmup`` must stay small next
+        to them.  Sequences up to twice this length are not cut.
     warmup : int, default=64
         Steps a piece starts early.
     """
 
     def __init__(self, sequences, piece_length=None, warmup=64):
         self.sequences = sequences
-        L = piece_length or max(64, int(2 * math.sqrt(sequences.n_samples)))
-        W = min(warmup, L)
-        forward, backward, pieces = [], [], []
-        for i in range(sequences.n_sequences):
-            rows = sequences.rows(i)
-            n_rows = len(rows)
-            bounds = [0, n_rows] if n_rows <= 2 * L else list(range(0, n_rows, L)) + [n_rows]
-            for start, stop in zip(bounds[:-1], bounds[1:]):
-                lead, trail = min(W, start), min(W, n_rows - stop)
-                forward.append(rows[start - lead : stop])
-                backward.append(rows[start : stop + trail][::-1])
-                pieces.append((i, start, stop, lead, trail))
-        # pieces: (sequence, first row, end row (exclusive), forward lead, backward trail)
-        self.pieces = np.array(pieces, dtype=np.intp)
-        self.forward_layout = LockstepLayout(forward)
-        self.backward_layout = LockstepLayout(backward)
-        self._forward_real = self._real_positions(self.forward_layout, self.pieces[:, 3])
-        self._backward_real = self._real_positions(self.backward_layout, self.pieces[:, 4])
-        # Consecutive rows (t, t + 1) of every sequence, for the transition counts.
-        starts, lengths, order = sequences.starts, sequences.lengths, sequences.order
-        inner = np.ones(sequences.n_samples, dtype=bool)
-        inner[starts + lengths - 1] = False
-        self.transition_from = order[inner]
-        self.transition_to = order[np.roll(inner, 1)]
-        self._sequence_layout = None
+        n = sequences.n_samples
+        L = piece_length or max(256, int(math.sqrt(n) / 2))
+        self.pieces = self._cut(sequences, L, min(warmup, L))
+        order, starts = sequences.order, sequences.starts
+        first = starts[self.pieces[:, 0]] + self.pieces[:, 1]
+        stop = starts[self.pieces[:, 0]] + self.pieces[:, 2]
+        leads, trails = self.pieces[:, 3], self.pieces[:, 4]
+        forward_lengths = stop - first + leads
+        backward_lengths = stop - first + trails
+        # Row indices of every forward chain (time order) and backward chain (reversed).
+        forward_index = np.repeat(first - leads, forward_lengths) + _ranges(forward_lengths)
+        backward_index = np.repeat(stop + trails - 1, backward_lengths) - _ranges(
+            backward_lengths)
+        self.forward = _Pass(order[forward_index], forward_lengths, leads)
+        self.backward = _Pass(order[backward_index], backward_lengths, trails)
+        # Rows a piece's warm-up ends on: the row before it (forward), after it (backward).
+        self._before = order[np.maximum(first - 1, 0)]
+        self._after = order[np.minimum(stop, n - 1)]
+        self._first_rows, self._stops = first, stop
+        self._contiguous = np.array_equal(order, np.arange(n))
+        last_rows = order[starts + sequences.lengths - 1]
+        if self._contiguous:
+            # Transition (r, r + 1) is real unless r ends a sequence.
+            self._transition_weight = np.ones(n - 1)
+            self._transition_weight[last_rows[:-1]] = 0.0
+        else:
+            inner = np.ones(n, dtype=bool)
+            inner[starts + sequences.lengths - 1] = False
+            self._transition_from = order[inner]
+            self._transition_to = order[np.roll(inner, 1)]
+        self._viterbi_layout = None
 
     @staticmethod
-    def _real_positions(layout, leads):
-        """Packed positions that are not warm-up steps (a step < lead of its chain)."""
-        real = np.ones(layout.packed_rows.shape[0], dtype=bool)
-        chains = np.repeat(np.arange(len(leads)), leads)
-        if chains.size:
-            steps = np.concatenate([np.arange(w) for w in leads if w])
-            real[layout.offsets[steps] + layout.rank[chains]] = False
-        return real
+    def _cut(sequences, L, W):
+        """(sequence, start, stop, forward lead, backward trail) of every piece."""
+        long = np.flatnonzero(sequences.lengths > 2 * L)
+        if not long.size:
+            n_seq = sequences.n_sequences
+            return np.column_stack([np.arange(n_seq), np.zeros(n_seq, int), sequences.lengths,
+                                    np.zeros(n_seq, int), np.zeros(n_seq, int)]).astype(np.intp)
+        pieces = []
+        for i, length in enumerate(sequences.lengths):
+            bounds = list(range(0, length, L)) + [length] if i in set(long) else [0, length]
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                pieces.append((i, start, stop, min(W, start), min(W, length - stop)))
+        return np.array(pieces, dtype=np.intp)
 
-    def _piece_rows(self, index, reverse=False):
-        i, start, stop = self.pieces[index, :3]
-        rows = self.sequences.rows(i)[start:stop]
-        return rows[::-1] if reverse else rows
-
-    # -- public ------------------------------------------------------------------
+    # -- posteriors ----------------------------------------------------------------
     def posteriors(self, log_B, startprob, transmat, want_xi=True):
         """E-step quantities for all sequences.
 
         Parameters
         ----------
-        log_B : ndarray (n_samples, K)
-            Emission log-likelihoods in input row order.
+        log_B : ndarray (K, n_samples)
+            Emission log-likelihoods, rows in input order.
         startprob : ndarray (K,)
         transmat : ndarray (K, K)
 
@@ -255,12 +291,17 @@ class ForwardBackward:
         xi_sum : ndarray (K, K) or None
             Expected transition counts summed over all sequences.
         """
-        B, shift = shifted_exp(log_B, axis=1)
-        # An impossible row (all emissions zero) yields 0/0 in its chain only; the
+        with single_threaded_blas():
+            return self._posteriors(log_B, startprob, transmat, want_xi)
+
+    def _posteriors(self, log_B, startprob, transmat, want_xi):
+        B, shift = shifted_exp(log_B, axis=0)
+        B = np.ascontiguousarray(B.T)
+        # An impossible row (all emissions zero) yields 0/0 in its own chain only; the
         # sequence is detected below and redone in the log domain.
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha, log_scale = self._forward(B, startprob, transmat)
-        log_likelihood = self.sequences.sum_per_sequence(log_scale + shift[:, 0])
+        log_likelihood = self.sequences.sum_per_sequence(log_scale + shift[0])
         broken = ~np.isfinite(log_likelihood) | self._underflowed(log_scale)
         self._neutralize(broken, B, alpha)
         beta = self._backward(B, transmat)
@@ -276,7 +317,7 @@ class ForwardBackward:
             rows = self.sequences.rows(i)
             with np.errstate(divide="ignore"):
                 loglik, gamma[rows], xi = forward_backward_log(
-                    log_B[rows], np.log(startprob), np.log(transmat)
+                    log_B[:, rows].T, np.log(startprob), np.log(transmat)
                 )
             log_likelihood[i] = loglik
             if want_xi:
@@ -290,94 +331,88 @@ class ForwardBackward:
             for array in arrays:
                 array[rows] = 1.0
 
-    def viterbi(self, log_B, log_start, log_A):
-        """Most likely path of every (whole) sequence.
-
-        Returns the best path's joint log-probability per sequence and the
-        state of every row (input order).
-        """
-        if self._sequence_layout is None:
-            sequences = self.sequences
-            self._sequence_layout = LockstepLayout(
-                [sequences.rows(i) for i in range(sequences.n_sequences)])
-        layout = self._sequence_layout
-        log_prob, packed = viterbi_lockstep(log_B[layout.packed_rows], log_A, log_start, layout)
-        states = np.empty(log_B.shape[0], dtype=np.intp)
-        states[layout.packed_rows] = packed
-        return log_prob[layout.rank], states
-
     def _underflowed(self, log_scale):
         low = ~(log_scale > math.log(UNDERFLOW))
         return np.bincount(self.sequences.sequence_of_row, weights=low,
                            minlength=self.sequences.n_sequences) > 0
 
     def _transition_counts(self, B, alpha, beta, transmat, broken):
-        """Sum over t of xi_t(i, j) = alpha_t(i) A_ij v_j / (alpha_t . A v), v = B_{t+1} beta_{t+1}."""
-        a = alpha[self.transition_from]
-        v = B[self.transition_to] * beta[self.transition_to]
+        """Sum over t of xi_t(i, j) = alpha_t(i) A_ij v_j / (alpha_t . A v), v = B_{t+1} beta_{t+1}.
+
+        Sequences redone in the log domain contribute their own counts.
+        """
+        if self._contiguous:
+            a, v = alpha[:-1], B[1:] * beta[1:]
+            weight = self._transition_weight
+            if broken.any():
+                weight = weight * ~broken[self.sequences.sequence_of_row[:-1]]
+        else:
+            a = alpha[self._transition_from]
+            v = B[self._transition_to] * beta[self._transition_to]
+            weight = ~broken[self.sequences.sequence_of_row[self._transition_from]]
         denominator = np.einsum("ij,ij->i", a @ transmat, v)
-        # Sequences redone in the log domain contribute their own counts.
-        denominator[broken[self.sequences.sequence_of_row[self.transition_from]]] = np.inf
-        return transmat * ((a / denominator[:, None]).T @ v)
+        denominator[denominator == 0] = 1.0
+        return transmat * ((a * (weight / denominator)[:, None]).T @ v)
 
     # -- the two passes ------------------------------------------------------------
     def _forward(self, B, startprob, transmat):
-        layout, pieces = self.forward_layout, self.pieces
+        pass_, pieces = self.forward, self.pieces
+        layout = pass_.layout
         prior = np.where((pieces[:, 1] == 0)[:, None], startprob, 1.0 / B.shape[1])
-        alpha_packed, scale = forward_lockstep(
-            B[layout.packed_rows], transmat, prior[np.argsort(layout.rank)], layout
-        )
-        alpha, log_scale = np.empty_like(B), np.empty(B.shape[0])
-        real = self._forward_real
-        alpha[layout.packed_rows[real]] = alpha_packed[real]
-        log_scale[layout.packed_rows[real]] = np.log(scale[real])
+        packed, scale = forward_lockstep(pass_.gather(B), transmat,
+                                         prior[np.argsort(layout.rank)], layout)
+        alpha, log_scale = pass_.to_rows(packed), pass_.to_rows(np.log(scale))
 
         def rerun(index, exact):
-            layout = LockstepLayout([self._piece_rows(p) for p in index])
-            prior = (exact @ transmat)[np.argsort(layout.rank)]
-            packed, scale = forward_lockstep(B[layout.packed_rows], transmat, prior, layout)
-            alpha[layout.packed_rows] = packed
-            log_scale[layout.packed_rows] = np.log(scale)
+            chains = LockstepLayout(*self._piece_rows(index))
+            prior = (exact @ transmat)[np.argsort(chains.rank)]
+            packed, scale = forward_lockstep(B[chains.packed_rows], transmat, prior, chains)
+            alpha[chains.packed_rows] = packed
+            log_scale[chains.packed_rows] = np.log(scale)
 
-        rows = self.sequences.order[self.sequences.starts[pieces[:, 0]] + pieces[:, 1] - 1]
-        self._settle(alpha, alpha_packed, layout, pieces[:, 3], rows, rerun)
+        self._settle(alpha, packed, pass_, self._before, rerun)
         return alpha, log_scale
 
     def _backward(self, B, transmat):
-        layout, pieces = self.backward_layout, self.pieces
+        pass_ = self.backward
+        layout = pass_.layout
         end = np.full((layout.n_chains, B.shape[1]), 1.0 / B.shape[1])
-        beta_packed = backward_lockstep(B[layout.packed_rows], transmat, end, layout)
-        beta = np.empty_like(B)
-        real = self._backward_real
-        beta[layout.packed_rows[real]] = beta_packed[real]
+        packed = backward_lockstep(pass_.gather(B), transmat, end, layout)
+        beta = pass_.to_rows(packed)
 
         def rerun(index, exact):
-            layout = LockstepLayout([self._piece_rows(p, reverse=True) for p in index])
-            after = self.sequences.order[self.sequences.starts[pieces[index, 0]]
-                                         + pieces[index, 2]]
-            end = _normalize_rows((B[after] * exact) @ transmat.T)[np.argsort(layout.rank)]
-            beta[layout.packed_rows] = backward_lockstep(B[layout.packed_rows], transmat,
-                                                         end, layout)
+            chains = LockstepLayout(*self._piece_rows(index, reverse=True))
+            after = self._after[index]
+            end = _normalize_rows((B[after] * exact) @ transmat.T)[np.argsort(chains.rank)]
+            beta[chains.packed_rows] = backward_lockstep(B[chains.packed_rows], transmat, end,
+                                                         chains)
 
-        last = self.sequences.lengths[pieces[:, 0]] - 1
-        rows = self.sequences.order[self.sequences.starts[pieces[:, 0]]
-                                    + np.minimum(pieces[:, 2], last)]
-        self._settle(beta, beta_packed, layout, pieces[:, 4], rows, rerun)
+        self._settle(beta, packed, pass_, self._after, rerun)
         return beta
 
+    def _piece_rows(self, index, reverse=False):
+        """(rows, lengths) of the real rows of pieces ``index``, optionally reversed."""
+        first, stop = self._first_rows[index], self._stops[index]
+        lengths = stop - first
+        if reverse:
+            flat = np.repeat(stop - 1, lengths) - _ranges(lengths)
+        else:
+            flat = np.repeat(first, lengths) + _ranges(lengths)
+        return self.sequences.order[flat], lengths
+
     @staticmethod
-    def _settle(out, packed, layout, leads, boundary_rows, rerun):
+    def _settle(out, packed, pass_, boundary_rows, rerun):
         """Verify every piece's warm-up against its neighbour; rerun until all agree.
 
-        A piece with ``lead > 0`` carried, at its last warm-up step, a vector for
+        A piece with a warm-up carried, at its last warm-up step, a vector for
         ``boundary_rows[piece]`` -- a row its neighbour owns.  While the two
         differ, the piece is recomputed from the neighbour's current vector; the
         first piece of a sequence is exact, so this terminates.
         """
-        check = np.flatnonzero(leads > 0)
+        check = np.flatnonzero(pass_.leads > 0)
         if not check.size:
             return
-        used = packed[layout.offsets[leads[check] - 1] + layout.rank[check]]
+        used = pass_.carried(packed, check)
         while True:
             exact = out[boundary_rows[check]]
             bad = hilbert_distance(used, exact) > BOUNDARY_TOL
@@ -385,3 +420,27 @@ class ForwardBackward:
                 return
             rerun(check[bad], exact[bad])
             used[bad] = exact[bad]
+
+    # -- Viterbi -------------------------------------------------------------------
+    def viterbi(self, log_B, log_start, log_A):
+        """Most likely path of every (whole) sequence.
+
+        ``log_B`` is (K, n_samples).  Returns the best path's joint
+        log-probability per sequence and the state of every row (input order).
+        """
+        if self._viterbi_layout is None:
+            self._viterbi_layout = LockstepLayout(self.sequences.order, self.sequences.lengths)
+        layout = self._viterbi_layout
+        log_B = np.ascontiguousarray(log_B.T)
+        with single_threaded_blas():
+            log_prob, packed = viterbi_lockstep(log_B[layout.packed_rows], log_A, log_start,
+                                                layout)
+        states = np.empty(log_B.shape[0], dtype=np.intp)
+        states[layout.packed_rows] = packed
+        return log_prob[layout.rank], states
+
+
+def _ranges(lengths):
+    """Concatenated ``arange(length)`` for each length."""
+    lengths = np.asarray(lengths, dtype=np.intp)
+    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)

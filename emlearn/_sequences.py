@@ -112,8 +112,11 @@ class LockstepLayout:
 
     Parameters
     ----------
-    chains : list of ndarray
-        Row indices of each chain, in the order the recursion visits them.
+    rows : ndarray of int
+        Row indices of all chains, chain after chain, each in the order the
+        recursion visits them.
+    lengths : ndarray of int
+        Length of each chain.
 
     Attributes
     ----------
@@ -122,29 +125,34 @@ class LockstepLayout:
     packed_rows : ndarray of shape (n_positions,)
         The row at each packed position.
     offsets, counts : ndarray of shape (n_steps,)
-        Step ``t`` covers packed positions ``offsets[t] : offsets[t] + counts[t]``.
+        Step ``t`` covers packed positions ``offsets[t] : offsets[t] + counts[t]``;
+        chain ``c`` is at position ``offsets[t] + rank[c]``.
     """
 
-    def __init__(self, chains):
-        lengths = np.array([len(c) for c in chains], dtype=np.intp)
+    def __init__(self, rows, lengths):
+        lengths = np.asarray(lengths, dtype=np.intp)
         by_length = np.argsort(-lengths, kind="stable")
         self.rank = np.empty_like(by_length)
-        self.rank[by_length] = np.arange(len(chains))
-        sorted_lengths = lengths[by_length]
-        n_steps = int(sorted_lengths[0])
-        self.counts = (sorted_lengths[None, :] > np.arange(n_steps)[:, None]).sum(axis=1)
+        self.rank[by_length] = np.arange(len(lengths))
+        self.sorted_lengths = lengths[by_length]
+        self.n_chains = len(lengths)
+        self.n_steps = int(self.sorted_lengths[0])
+        # counts[t] = number of chains longer than t (lengths are sorted descending)
+        self.counts = np.searchsorted(-self.sorted_lengths, -np.arange(1, self.n_steps + 1),
+                                      side="right")
         self.offsets = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.intp)
-        flat = np.concatenate([chains[i] for i in by_length]).astype(np.intp)
-        chain_rank = np.repeat(np.arange(len(chains)), sorted_lengths)
-        step = np.arange(flat.size) - np.repeat(
-            np.concatenate([[0], np.cumsum(sorted_lengths)[:-1]]), sorted_lengths
-        )
-        self.packed_rows = np.empty_like(flat)
-        self.packed_rows[self.offsets[step] + chain_rank] = flat
-        self.n_chains = len(chains)
-        self.n_steps = n_steps
-        # Packed position of (chain, step): offsets[step] + rank[chain].
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
+        chain = np.repeat(np.arange(self.n_chains), lengths)
+        step = np.arange(len(rows)) - starts[chain]
+        self.packed_rows = np.empty(len(rows), dtype=np.intp)
+        self.packed_rows[self.offsets[step] + self.rank[chain]] = rows
         self.lengths = lengths
 
-    def position(self, chain, step):
-        return self.offsets[step] + self.rank[chain]
+    @classmethod
+    def from_chains(cls, chains):
+        """Layout of a list of row-index arrays."""
+        return cls(np.concatenate(chains), [len(c) for c in chains])
+
+    def positions(self, chains, steps):
+        """Packed positions of ``(chain, step)`` pairs."""
+        return self.offsets[steps] + self.rank[chains]

@@ -21,6 +21,7 @@ from ._core.emissions import (
     _keep_unvisited,
 )
 from ._core.gaussian import COVARIANCE_TYPES
+from ._core.threads import single_threaded_blas
 from ._forward_backward import ForwardBackward
 from ._sequences import make_sequences
 
@@ -116,14 +117,16 @@ class HiddenMarkovModel:
 
     # -- EM steps ------------------------------------------------------------------
     def e_step(self, data, params):
-        log_B = self.emission.log_likelihood(data.emission, params.emission)
         fb = data.forward_backward
-        log_likelihood, gamma, xi = fb.posteriors(log_B, params.startprob, params.transmat)
-        stats = HMMStats(
-            gamma[fb.sequences.first_rows].sum(axis=0),
-            xi,
-            self.emission.statistics(data.emission, gamma),
-        )
+        with single_threaded_blas():
+            log_B = self.emission.log_likelihood(data.emission, params.emission)
+            log_likelihood, gamma, xi = fb.posteriors(log_B, params.startprob,
+                                                      params.transmat)
+            stats = HMMStats(
+                gamma[fb.sequences.first_rows].sum(axis=0),
+                xi,
+                self.emission.statistics(data.emission, gamma),
+            )
         return log_likelihood.sum() / fb.sequences.n_samples, stats
 
     def m_step(self, stats, params):
@@ -539,13 +542,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         else:
             shift, params = None, {"rates": self.rates_}
         data = emission.prepare(X, shift)
-        log_B = emission.log_likelihood(data, params)
+        with single_threaded_blas():
+            log_B = emission.log_likelihood(data, params)
         return sequences, ForwardBackward(sequences), log_B
 
     def _posteriors(self, X, lengths, sequence_ids):
         sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
-        log_likelihood, gamma, _ = fb.posteriors(log_B, self.startprob_, self.transmat_,
-                                                 want_xi=False)
+        with single_threaded_blas():
+            log_likelihood, gamma, _ = fb.posteriors(log_B, self.startprob_, self.transmat_,
+                                                     want_xi=False)
         impossible = ~np.isfinite(log_likelihood)
         if impossible.any():
             raise ValueError(

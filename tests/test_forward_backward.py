@@ -46,7 +46,7 @@ def test_posteriors_equal_brute_force_over_several_sequences(K):
     log_B = rng.normal(scale=2.0, size=(sum(lengths), K))
     startprob, transmat = random_hmm(rng, K)
     sequences = make_sequences(len(log_B), lengths=lengths)
-    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B, startprob,
+    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B.T, startprob,
                                                                        transmat)
     expected_xi = np.zeros((K, K))
     for i in range(len(lengths)):
@@ -65,7 +65,7 @@ def test_viterbi_equals_brute_force_argmax(K):
     log_B = rng.normal(scale=2.0, size=(sum(lengths), K))
     startprob, transmat = random_hmm(rng, K)
     sequences = make_sequences(len(log_B), lengths=lengths)
-    layout = LockstepLayout([sequences.rows(i) for i in range(len(lengths))])
+    layout = LockstepLayout.from_chains([sequences.rows(i) for i in range(len(lengths))])
     log_prob, states = viterbi_lockstep(log_B[layout.packed_rows], np.log(transmat),
                                         np.log(startprob), layout)
     path = np.empty(len(log_B), dtype=int)
@@ -88,7 +88,7 @@ def test_long_sequence_cut_into_pieces_is_exact(sticky):
     sequences = make_sequences(len(log_B), lengths=[T, 30])
     pieces = ForwardBackward(sequences, piece_length=16, warmup=4)
     assert len(pieces.pieces) > 40
-    log_likelihood, gamma, xi = pieces.posteriors(log_B, startprob, transmat)
+    log_likelihood, gamma, xi = pieces.posteriors(log_B.T, startprob, transmat)
     expected_xi = np.zeros((K, K))
     for i in range(2):
         rows = sequences.rows(i)
@@ -106,7 +106,7 @@ def test_interleaved_sequence_ids_follow_the_rows():
     startprob, transmat = random_hmm(rng, K)
     ids = np.array(["b", "a", "b", "a", "a", "c", "b", "a", "c"])
     sequences = make_sequences(9, sequence_ids=ids)
-    log_likelihood, gamma, _ = ForwardBackward(sequences).posteriors(log_B, startprob,
+    log_likelihood, gamma, _ = ForwardBackward(sequences).posteriors(log_B.T, startprob,
                                                                      transmat)
     for position, label in enumerate(["b", "a", "c"]):  # order of first appearance
         rows = np.flatnonzero(ids == label)
@@ -123,7 +123,7 @@ def test_scaled_underflow_falls_back_to_log_domain():
     log_B = np.tile([-800.0, 0.0], (6, 1))
     sequences = make_sequences(12, lengths=[6, 6])
     log_B = np.vstack([log_B, np.zeros((6, 2))])
-    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B, startprob,
+    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B.T, startprob,
                                                                       transmat)
     np.testing.assert_allclose(log_likelihood, [-4800.0, 0.0])
     np.testing.assert_allclose(gamma[:6], [[1.0, 0.0]] * 6)
@@ -135,5 +135,6 @@ def test_impossible_sequence_has_minus_inf_likelihood():
     log_B = np.zeros((4, 2))
     log_B[2] = -np.inf
     sequences = make_sequences(4, lengths=[4])
-    log_likelihood, _, _ = ForwardBackward(sequences).posteriors(log_B, startprob, transmat)
+    log_likelihood, _, _ = ForwardBackward(sequences).posteriors(log_B.T, startprob,
+                                                                  transmat)
     assert log_likelihood[0] == -np.inf

@@ -1,7 +1,7 @@
 """Emission families: what a latent state emits, as pure functions.
 
-Each family prepares the data once (``prepare``), then gives per-row,
-per-state log-likelihoods (``log_likelihood``, shape (n_rows, K)), additive
+Each family prepares the data once (``prepare``), then gives per-state,
+per-row log-likelihoods (``log_likelihood``, shape (K, n_rows)), additive
 sufficient statistics for posterior weights (``statistics``) and the M-step
 (``m_step``).  Parameters are plain dicts of arrays.  A state with no posterior
 weight keeps its previous parameters: the data say nothing about it, and any
@@ -72,9 +72,10 @@ class GaussianEmission:
     def log_likelihood(self, data, params):
         theta, const = self.family.natural_parameters(params["means"],
                                                       params["precisions_cholesky"])
-        out = np.empty((data["n_samples"], len(const)))
+        out = np.empty((len(const), data["n_samples"]))
         for start, stop, T in self._chunks(data):
-            out[start:stop] = (theta @ T).T + const
+            np.matmul(theta, T, out=out[:, start:stop])
+        out += const[:, None]
         return out
 
     def statistics(self, data, gamma):
@@ -156,7 +157,7 @@ class CategoricalEmission:
 
     def log_likelihood(self, data, params):
         with np.errstate(divide="ignore"):
-            return np.log(params["emissionprob"]).T[data["symbols"]]
+            return np.take(np.log(params["emissionprob"]), data["symbols"], axis=1)
 
     def statistics(self, data, gamma):
         """Expected symbol counts per state, (K, n_symbols)."""
@@ -198,7 +199,7 @@ class PoissonEmission:
 
     def log_likelihood(self, data, params):
         rates = params["rates"]
-        return data["X"] @ np.log(rates).T - rates.sum(axis=1) - data["log_factorial"][:, None]
+        return np.log(rates) @ data["X"].T - rates.sum(axis=1)[:, None] - data["log_factorial"]
 
     def statistics(self, data, gamma):
         """(posterior weight per state, weighted count sums per state)."""

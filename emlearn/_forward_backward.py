@@ -112,43 +112,79 @@ def backward_lockstep(B, A, end, layout):
     return beta
 
 
-def viterbi_lockstep(log_B, log_A, log_start, layout):
-    """Most likely state path of every chain (chains are whole sequences).
+def viterbi_lockstep(log_B, log_A, prior, layout):
+    """Max-product recursion of every chain, normalized so each step's max is 0.
 
-    ``log_B`` (n_positions, K) in packed order.  Returns the best path's
-    log-probability per chain (rank order) and the state at every position.
+    Parameters
+    ----------
+    log_B : ndarray (n_positions, K)
+        Emission log-likelihoods in packed order.
+    log_A : ndarray (K, K)
+        Log transition matrix.
+    prior : ndarray (n_chains, K)
+        Per chain (rank order): log-scores added to the first emission.
+
+    Returns
+    -------
+    delta : ndarray (n_positions, K)
+        Best log-score of a path ending in each state, minus ``best``.
+    best : ndarray (n_positions,)
+        The subtracted maxima; their sum over a whole sequence is the
+        log-probability of its best path.
+    pointers : ndarray (n_positions, K)
+        Best previous state for each state (undefined at step 0).
     """
     n_positions, K = log_B.shape
     delta = np.empty_like(log_B)
-    pointers = np.empty((n_positions, K), dtype=np.intp)
+    best = np.empty(n_positions)
+    pointers = np.zeros((n_positions, K), dtype=np.intp)
     n = layout.counts[0]
-    delta[:n] = log_start + log_B[:n]
-    columns = np.arange(K)
+    np.add(prior, log_B[:n], out=delta[:n])
+    _subtract_max(delta[:n], best[:n])
     for t in range(1, layout.n_steps):
         previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
         scores = delta[previous : previous + n, :, None] + log_A  # (n, from, to)
-        best = np.argmax(scores, axis=1)
-        pointers[start : start + n] = best
-        delta[start : start + n] = scores[np.arange(n)[:, None], best, columns] + log_B[
-            start : start + n
-        ]
-    # The last position of the chain of rank c is at step length-1.
-    lengths = layout.sorted_lengths
-    last = layout.offsets[lengths - 1] + np.arange(layout.n_chains)
-    states = np.empty(n_positions, dtype=np.intp)
-    log_prob = delta[last].max(axis=1)
-    current = np.argmax(delta[last], axis=1)
-    # Walk back in lock-step: at step t the active chains are those longer than t.
-    for t in range(layout.n_steps - 1, -1, -1):
+        choice = pointers[start : start + n]
+        np.argmax(scores, axis=1, out=choice)
+        d = delta[start : start + n]
+        d[:] = np.take_along_axis(scores, choice[:, None, :], axis=1)[:, 0, :]
+        d += log_B[start : start + n]
+        _subtract_max(d, best[start : start + n])
+    return delta, best, pointers
+
+
+def _subtract_max(d, out):
+    np.max(d, axis=1, out=out)
+    finite = np.isfinite(out)
+    if not finite.all():  # an impossible row: keep -inf scores, subtract nothing
+        out[~finite] = 0.0
+    d -= out[:, None]
+
+
+def backtrack_lockstep(pointers, layout):
+    """States of every chain for every possible final state, walking pointers back.
+
+    ``layout`` holds chains in reverse time order (step 0 = last row).
+    ``pointers`` (n_positions, K) are in that packed order.  Returns
+    ``paths`` (n_positions, K): column k is the path that ends in state k, and
+    ``entry`` (n_chains, K): the pointer out of each chain's first row, i.e.
+    the best state of the row before the chain, per hypothesis.
+    """
+    K = pointers.shape[1]
+    paths = np.empty_like(pointers)
+    current = np.tile(np.arange(K), (layout.n_chains, 1))
+    entry = np.empty_like(current)
+    for t in range(layout.n_steps):
         start, n = layout.offsets[t], layout.counts[t]
-        ending = lengths[:n] == t + 1
-        if t + 1 < layout.n_steps:
-            m = layout.counts[t + 1]
-            following = layout.offsets[t + 1]
-            current[:m] = pointers[following + np.arange(m), states[following : following + m]]
-        current[:n][ending] = np.argmax(delta[start : start + n][ending], axis=1)
-        states[start : start + n] = current[:n]
-    return log_prob, states
+        if t:
+            ending = layout.sorted_lengths[: layout.counts[t - 1]] == t
+            # chains that ended at the previous step record their entry pointer
+            entry[: layout.counts[t - 1]][ending] = current[: layout.counts[t - 1]][ending]
+        paths[start : start + n] = current[:n]
+        current[:n] = np.take_along_axis(pointers[start : start + n], current[:n], axis=1)
+    last = layout.sorted_lengths == layout.n_steps
+    entry[last] = current[last]
+    return paths, entry
 
 
 # -- log-domain reference (one sequence) -------------------------------------------------
@@ -255,7 +291,11 @@ class ForwardBackward:
             inner[starts + sequences.lengths - 1] = False
             self._transition_from = order[inner]
             self._transition_to = order[np.roll(inner, 1)]
-        self._viterbi_layout = None
+        self._backtrack_layout = None
+        self._stop_rows = order[stop - 1]
+        self._piece_of_row = np.empty(n, dtype=np.intp)
+        self._piece_of_row[order[np.repeat(first, stop - first) + _ranges(stop - first)]] = \
+            np.repeat(np.arange(len(self.pieces)), stop - first)
 
     @staticmethod
     def _cut(sequences, L, W):
@@ -401,7 +441,7 @@ class ForwardBackward:
         return self.sequences.order[flat], lengths
 
     @staticmethod
-    def _settle(out, packed, pass_, boundary_rows, rerun):
+    def _settle(out, packed, pass_, boundary_rows, rerun, distance=hilbert_distance):
         """Verify every piece's warm-up against its neighbour; rerun until all agree.
 
         A piece with a warm-up carried, at its last warm-up step, a vector for
@@ -415,7 +455,7 @@ class ForwardBackward:
         used = pass_.carried(packed, check)
         while True:
             exact = out[boundary_rows[check]]
-            bad = hilbert_distance(used, exact) > BOUNDARY_TOL
+            bad = distance(used, exact) > BOUNDARY_TOL
             if not bad.any():
                 return
             rerun(check[bad], exact[bad])
@@ -423,21 +463,63 @@ class ForwardBackward:
 
     # -- Viterbi -------------------------------------------------------------------
     def viterbi(self, log_B, log_start, log_A):
-        """Most likely path of every (whole) sequence.
+        """Most likely path of every sequence (long ones in verified pieces).
 
         ``log_B`` is (K, n_samples).  Returns the best path's joint
         log-probability per sequence and the state of every row (input order).
         """
-        if self._viterbi_layout is None:
-            self._viterbi_layout = LockstepLayout(self.sequences.order, self.sequences.lengths)
-        layout = self._viterbi_layout
         log_B = np.ascontiguousarray(log_B.T)
-        with single_threaded_blas():
-            log_prob, packed = viterbi_lockstep(log_B[layout.packed_rows], log_A, log_start,
-                                                layout)
-        states = np.empty(log_B.shape[0], dtype=np.intp)
-        states[layout.packed_rows] = packed
-        return log_prob[layout.rank], states
+        pass_, pieces = self.forward, self.pieces
+        layout = pass_.layout
+        prior = np.where((pieces[:, 1] == 0)[:, None], log_start, 0.0)
+        with np.errstate(invalid="ignore"):
+            packed = viterbi_lockstep(pass_.gather(log_B), log_A,
+                                      prior[np.argsort(layout.rank)], layout)
+        delta, best, pointers = (pass_.to_rows(a) for a in packed)
+
+        def rerun(index, exact):
+            scores = exact[:, :, None] + log_A
+            chains = LockstepLayout(*self._piece_rows(index))
+            rows = chains.packed_rows
+            with np.errstate(invalid="ignore"):
+                d, b, p = viterbi_lockstep(log_B[rows], log_A,
+                                           scores.max(axis=1)[np.argsort(chains.rank)], chains)
+            delta[rows], best[rows], pointers[rows] = d, b, p
+            pointers[self.sequences.order[self._first_rows[index]]] = scores.argmax(axis=1)
+
+        self._settle(delta, packed[0], pass_, self._before, rerun, _log_vector_distance)
+        return self.sequences.sum_per_sequence(best), self._backtrack(delta, pointers)
+
+    def _backtrack(self, delta, pointers):
+        """Walk every piece back from each possible end state, then chain the pieces."""
+        if self._backtrack_layout is None:
+            rows, lengths = self._piece_rows(np.arange(len(self.pieces)), reverse=True)
+            self._backtrack_layout = _Pass(rows, lengths, np.zeros(len(lengths), np.intp))
+        pass_ = self._backtrack_layout
+        paths, entry = backtrack_lockstep(pass_.gather(pointers), pass_.layout)
+        paths, entry = pass_.to_rows(paths), entry[pass_.layout.rank]
+        # End state of each piece: the sequence's best final state for its last piece,
+        # then the entry pointer of the piece after it, walking back.
+        sequence, start = self.pieces[:, 0], self.pieces[:, 1]
+        is_last = np.append(sequence[1:] != sequence[:-1], True)
+        end_state = np.empty(len(self.pieces), dtype=np.intp)
+        current = np.flatnonzero(is_last)
+        end_state[current] = np.argmax(delta[self._stop_rows[current]], axis=1)
+        while True:
+            current = current[start[current] > 0]
+            if not current.size:
+                break
+            end_state[current - 1] = entry[current, end_state[current]]
+            current = current - 1
+        return paths[np.arange(len(paths)), end_state[self._piece_of_row]]
+
+
+def _log_vector_distance(p, q):
+    """Largest difference between normalized log-vectors (-inf equal to -inf)."""
+    with np.errstate(invalid="ignore"):
+        difference = np.abs(p - q)
+    difference[(p == -np.inf) & (q == -np.inf)] = 0.0
+    return difference.max(axis=1)
 
 
 def _ranges(lengths):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from emlearn._forward_backward import ForwardBackward, forward_backward_log, viterbi_lockstep
-from emlearn._sequences import LockstepLayout, make_sequences
+from emlearn._forward_backward import ForwardBackward, forward_backward_log
+from emlearn._sequences import make_sequences
 
 
 def random_hmm(rng, K, sticky=None):
@@ -65,16 +65,29 @@ def test_viterbi_equals_brute_force_argmax(K):
     log_B = rng.normal(scale=2.0, size=(sum(lengths), K))
     startprob, transmat = random_hmm(rng, K)
     sequences = make_sequences(len(log_B), lengths=lengths)
-    layout = LockstepLayout.from_chains([sequences.rows(i) for i in range(len(lengths))])
-    log_prob, states = viterbi_lockstep(log_B[layout.packed_rows], np.log(transmat),
-                                        np.log(startprob), layout)
-    path = np.empty(len(log_B), dtype=int)
-    path[layout.packed_rows] = states
+    log_prob, path = ForwardBackward(sequences).viterbi(log_B.T, np.log(startprob),
+                                                        np.log(transmat))
     for i in range(len(lengths)):
         rows = sequences.rows(i)
         _, _, _, best, best_joint = brute_force(log_B[rows], startprob, transmat)
         np.testing.assert_array_equal(path[rows], best)
-        np.testing.assert_allclose(log_prob[layout.rank[i]], best_joint, rtol=1e-12)
+        np.testing.assert_allclose(log_prob[i], best_joint, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sticky", [None, 0.99])
+def test_viterbi_in_pieces_equals_whole_sequence(sticky):
+    rng = np.random.RandomState(1)
+    K = 3
+    startprob, transmat = random_hmm(rng, K, sticky)
+    log_B = rng.normal(scale=1.0, size=(900, K))
+    sequences = make_sequences(900, lengths=[600, 7, 293])
+    args = (log_B.T, np.log(startprob), np.log(transmat))
+    whole_prob, whole_path = ForwardBackward(sequences, piece_length=10_000).viterbi(*args)
+    pieces = ForwardBackward(sequences, piece_length=16, warmup=4)
+    assert len(pieces.pieces) > 40
+    log_prob, path = pieces.viterbi(*args)
+    np.testing.assert_allclose(log_prob, whole_prob, rtol=1e-12)
+    np.testing.assert_array_equal(path, whole_path)
 
 
 @pytest.mark.parametrize("sticky", [None, 0.999])

@@ -2,11 +2,29 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emlearn import GaussianMixtureEM
+from emlearn import HMMEM, GaussianMixtureEM
 
-ESTIMATORS = [GaussianMixtureEM()]
+ESTIMATORS = [GaussianMixtureEM(), HMMEM()]
 
 
 @parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_discrete_hmm_families_only_reject_what_the_checks_feed():
+    """The estimator checks feed real-valued X, which is neither symbols nor counts.
+
+    Categorical and Poisson emissions must reject it with a clear error naming X;
+    every check they fail must fail for that reason and no other.
+    """
+    from sklearn.utils.estimator_checks import check_estimator
+
+    for emission in ("categorical", "poisson"):
+        results = check_estimator(HMMEM(emission=emission), on_fail=None)
+        failed = [r for r in results if r["status"] == "failed"]
+        assert len(failed) < len(results)
+        for result in failed:
+            message = str(result["exception"])
+            assert "X must hold" in message or "negative input values" in message, (
+                emission, result["check_name"], message)

@@ -2,6 +2,7 @@
 
 import contextlib
 
+# threadpoolctl is a dependency of scikit-learn (>= 3.1 with scikit-learn 1.6).
 from threadpoolctl import ThreadpoolController
 
 _controller = None

@@ -141,20 +141,31 @@ def viterbi_lockstep(log_B, log_A, prior, layout):
     n = layout.counts[0]
     np.add(prior, log_B[:n], out=delta[:n])
     _subtract_max(delta[:n], best[:n])
+    candidate = np.empty((n, K))
+    better = np.empty((n, K), dtype=bool)
     for t in range(1, layout.n_steps):
         previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
-        scores = delta[previous : previous + n, :, None] + log_A  # (n, from, to)
-        choice = pointers[start : start + n]
-        np.argmax(scores, axis=1, out=choice)
-        d = delta[start : start + n]
-        d[:] = np.take_along_axis(scores, choice[:, None, :], axis=1)[:, 0, :]
+        before = delta[previous : previous + n]
+        d, choice = delta[start : start + n], pointers[start : start + n]
+        # Max over the previous state, one previous state at a time: numpy
+        # reductions over a short axis cost far more per element than these
+        # K whole-block operations (ties keep the first state, as argmax).
+        np.add(before[:, :1], log_A[0], out=d)
+        for j in range(1, K):
+            c, b = candidate[:n], better[:n]
+            np.add(before[:, j : j + 1], log_A[j], out=c)
+            np.greater(c, d, out=b)
+            np.copyto(d, c, where=b)
+            np.copyto(choice, j, where=b)
         d += log_B[start : start + n]
         _subtract_max(d, best[start : start + n])
     return delta, best, pointers
 
 
 def _subtract_max(d, out):
-    np.max(d, axis=1, out=out)
+    out[:] = d[:, 0]
+    for k in range(1, d.shape[1]):
+        np.maximum(out, d[:, k], out=out)
     finite = np.isfinite(out)
     if not finite.all():  # an impossible row: keep -inf scores, subtract nothing
         out[~finite] = 0.0

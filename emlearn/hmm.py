@@ -17,8 +17,8 @@ from ._core.emissions import (
     CategoricalEmission,
     GaussianEmission,
     PoissonEmission,
-    _dirichlet_map,
-    _keep_unvisited,
+    dirichlet_mode,
+    keep_unvisited,
 )
 from ._core.gaussian import COVARIANCE_TYPES
 from ._core.threads import single_threaded_blas
@@ -132,11 +132,11 @@ class HiddenMarkovModel:
     def m_step(self, stats, params):
         startprob, transmat = params.startprob, params.transmat
         if "startprob" not in self.fixed:
-            startprob = _dirichlet_map(stats.start, self.startprob_prior)
+            startprob = dirichlet_mode(stats.start, self.startprob_prior)
         if "transmat" not in self.fixed:
-            estimate = _dirichlet_map(stats.transitions, self.transmat_prior, axis=1)
+            estimate = dirichlet_mode(stats.transitions, self.transmat_prior, axis=1)
             # A state never left (or never visited) keeps its row.
-            transmat = _keep_unvisited(estimate, transmat, np.isfinite(estimate).all(axis=1))
+            transmat = keep_unvisited(estimate, transmat, np.isfinite(estimate).all(axis=1))
         emission = self.emission.m_step(stats.emission, params.emission, self.fixed)
         return HMMParams(startprob, transmat, emission)
 
@@ -382,11 +382,11 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                 )
         return X
 
-    def _emission_family(self, n_symbols=None):
+    def _emission_family(self, n_symbols=None, emissionprob_prior=1.0):
         if self.emission == "gaussian":
             return GaussianEmission(self.covariance_type, self.reg_covar)
         if self.emission == "categorical":
-            return CategoricalEmission(n_symbols, self.emissionprob_prior)
+            return CategoricalEmission(n_symbols, emissionprob_prior)
         return PoissonEmission()
 
     def _starting_values(self, emission, n_features, shift):
@@ -423,19 +423,21 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             inits["rates"] = rates
         return inits
 
-    def _check_priors(self, n_symbols):
+    def _priors(self, n_symbols):
+        """Dirichlet concentrations as float arrays (scalars broadcast), validated."""
         K = self.n_components
-        for name, value, shape in (
-            ("startprob_prior", self.startprob_prior, (K,)),
-            ("transmat_prior", self.transmat_prior, (K, K)),
-            ("emissionprob_prior", self.emissionprob_prior, (K, n_symbols or 1)),
-        ):
-            array = np.asarray(value, dtype=np.float64)
-            if array.ndim and (name != "emissionprob_prior" or self.emission == "categorical"):
-                if array.shape != shape:
-                    raise ValueError(f"{name} must be a scalar or have shape {shape}.")
+        shapes = {"startprob_prior": (K,), "transmat_prior": (K, K)}
+        if self.emission == "categorical":
+            shapes["emissionprob_prior"] = (K, n_symbols)
+        priors = {}
+        for name, shape in shapes.items():
+            array = np.asarray(getattr(self, name), dtype=np.float64)
+            if array.ndim and array.shape != shape:
+                raise ValueError(f"{name} must be a scalar or have shape {shape}.")
             if not np.all(np.isfinite(array)) or np.any(array <= 0):
                 raise ValueError(f"{name} must be positive.")
+            priors[name] = array
+        return priors
 
     # -- fitting ---------------------------------------------------------------------
     def fit(self, X, y=None, *, lengths=None, sequence_ids=None):
@@ -469,13 +471,13 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         n_symbols = None
         if self.emission == "categorical":
             n_symbols = self.n_symbols or int(X.max()) + 1
-        self._check_priors(n_symbols)
-        emission = self._emission_family(n_symbols)
+        priors = self._priors(n_symbols)
+        emission = self._emission_family(n_symbols, priors.get("emissionprob_prior", 1.0))
         emission_data = emission.prepare(X)
         shift = emission_data["centered"].shift if self.emission == "gaussian" else 0.0
         model = HiddenMarkovModel(
-            self.n_components, emission, startprob_prior=self.startprob_prior,
-            transmat_prior=self.transmat_prior, fixed=self.fixed_params,
+            self.n_components, emission, startprob_prior=priors["startprob_prior"],
+            transmat_prior=priors["transmat_prior"], fixed=self.fixed_params,
             init_params=self.init_params,
             inits=self._starting_values(emission, X.shape[1], shift),
         )

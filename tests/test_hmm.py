@@ -409,8 +409,9 @@ def test_zero_count_symbol_and_prior():
     model = HMMEM(2, emission="categorical", n_symbols=4, random_state=0).fit(X)
     assert np.all(np.isfinite(model.emissionprob_))
     assert np.allclose(model.emissionprob_[:, 2], 0.0)
-    smoothed = HMMEM(2, emission="categorical", n_symbols=4, emissionprob_prior=2.0,
-                     random_state=0).fit(X)
+    smoothed = HMMEM(2, emission="categorical", n_symbols=4, random_state=0,
+                     emissionprob_prior=np.full((2, 4), 2.0), transmat_prior=[[2, 1], [1, 2]]
+                     ).fit(X)
     assert np.all(smoothed.emissionprob_[:, 2] > 0)
     assert np.isfinite(smoothed.score([[2], [0]]))
 
@@ -444,6 +445,10 @@ def test_bad_input_is_a_clear_error():
         HMMEM(2, emission="poisson").fit([[1], [-2], [3]])
     with pytest.raises(ValueError, match="emission"):
         HMMEM(emission="gamma").fit(X)
+    with pytest.raises(ValueError, match="transmat_prior"):
+        HMMEM(2, transmat_prior=[1.0, 2.0]).fit(X)
+    with pytest.raises(ValueError, match="startprob_prior"):
+        HMMEM(2, startprob_prior=-1.0).fit(X)
     with pytest.raises(NotFittedError):
         HMMEM().predict(X)
 

@@ -23,7 +23,7 @@ from .gaussian import EMPTY_COMPONENT_GUARD, CenteredData, GaussianStatistics, c
 MIN_STATE_WEIGHT = 1e-10
 
 
-def _keep_unvisited(new, old, visited):
+def keep_unvisited(new, old, visited):
     """``new`` where the state was visited, ``old`` (if any) elsewhere."""
     if old is None or visited.all():
         return new
@@ -31,7 +31,7 @@ def _keep_unvisited(new, old, visited):
     return np.where(mask, new, old)
 
 
-def _dirichlet_map(counts, prior, axis=-1):
+def dirichlet_mode(counts, prior, axis=-1):
     """Mode of the Dirichlet posterior: ``max(prior - 1 + counts, 0)`` normalized.
 
     Slices with nothing to normalize come back as NaN and are replaced by the
@@ -90,13 +90,13 @@ class GaussianEmission:
         means = params["means"]
         if "means" not in fixed:
             estimate, _ = self.family.estimate(stats.nk, stats.moments, self.reg_covar)
-            means = _keep_unvisited(estimate, means, visited)
+            means = keep_unvisited(estimate, means, visited)
         covariances = params["covariances"]
         if "covariances" not in fixed:
             _, estimate = self.family.estimate(stats.nk, stats.moments, self.reg_covar,
                                                means=means)
             if self.family.name != "tied":
-                estimate = _keep_unvisited(estimate, covariances, visited)
+                estimate = keep_unvisited(estimate, covariances, visited)
             covariances = estimate
         return self.with_covariances(means, covariances)
 
@@ -169,9 +169,9 @@ class CategoricalEmission:
     def m_step(self, stats, params, fixed):
         if "emissionprob" in fixed:
             return params
-        estimate = _dirichlet_map(stats, self.prior, axis=1)
+        estimate = dirichlet_mode(stats, self.prior, axis=1)
         usable = np.isfinite(estimate).all(axis=1)
-        return {"emissionprob": _keep_unvisited(estimate, params["emissionprob"], usable)}
+        return {"emissionprob": keep_unvisited(estimate, params["emissionprob"], usable)}
 
     def initial_random(self, rng, n_components):
         return {"emissionprob": rng.dirichlet(np.ones(self.n_symbols), size=n_components)}
@@ -211,7 +211,7 @@ class PoissonEmission:
         weight, sums = stats
         visited = weight > MIN_STATE_WEIGHT
         estimate = np.maximum(sums / (weight[:, None] + EMPTY_COMPONENT_GUARD), self.MIN_RATE)
-        return {"rates": _keep_unvisited(estimate, params["rates"], visited)}
+        return {"rates": keep_unvisited(estimate, params["rates"], visited)}
 
     def initial_from_responsibilities(self, data, resp):
         weight, sums = self.statistics(data, resp)

@@ -1,8 +1,8 @@
-"""``python -m emlearn``: a short demo of the estimators on scikit-learn's bundled data."""
+"""``python -m emlearn``: the demo, or the ``impute`` / ``cluster`` commands for CSV files."""
 
 import sys
 
-from ._demo import main
+from ._cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

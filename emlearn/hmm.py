@@ -536,13 +536,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         X = self._check_X(X, reset=False)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
         emission = self._emission_family(getattr(self, "n_symbols_", None))
-        if self.emission == "gaussian":
-            shift = self.means_.mean(axis=0)
-            params = emission.with_covariances(self.means_ - shift, self.covariances_)
-        elif self.emission == "categorical":
-            shift, params = None, {"emissionprob": self.emissionprob_}
-        else:
-            shift, params = None, {"rates": self.rates_}
+        shift = self.means_.mean(axis=0) if self.emission == "gaussian" else None
+        params = self._emission_params(emission, shift)
         data = emission.prepare(X, shift)
         with single_threaded_blas():
             log_B = emission.log_likelihood(data, params)
@@ -705,13 +700,16 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             states[t] = min(np.searchsorted(cumulative[states[t - 1]], uniforms[t],
                                             side="right"), K - 1)
         emission = self._emission_family(getattr(self, "n_symbols_", None))
+        return emission.sample(rng, self._emission_params(emission), states), states
+
+    def _emission_params(self, emission, shift=None):
+        """Fitted emission parameters as the family takes them (means minus ``shift``)."""
         if self.emission == "gaussian":
-            params = {"means": self.means_, "covariances": self.covariances_}
-        elif self.emission == "categorical":
-            params = {"emissionprob": self.emissionprob_}
-        else:
-            params = {"rates": self.rates_}
-        return emission.sample(rng, params, states, 0.0), states
+            return emission.with_covariances(self.means_ - (0.0 if shift is None else shift),
+                                             self.covariances_)
+        if self.emission == "categorical":
+            return {"emissionprob": self.emissionprob_}
+        return {"rates": self.rates_}
 
     # -- model selection ---------------------------------------------------------------
     def _n_parameters(self):

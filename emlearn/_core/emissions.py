@@ -129,13 +129,12 @@ class GaussianEmission:
             count += self.family.n_parameters(n_components, n_features)
         return count
 
-    def sample(self, rng, params, states, shift):
-        d = params["means"].shape[1]
-        X = np.empty((len(states), d))
+    def sample(self, rng, params, states):
+        X = np.empty((len(states), params["means"].shape[1]))
         for k in np.unique(states):
             rows = np.flatnonzero(states == k)
-            X[rows] = self.family.sample(rng, params["means"][k] + shift,
-                                         params["covariances"], k, len(rows))
+            X[rows] = self.family.sample(rng, params["means"][k], params["covariances"], k,
+                                         len(rows))
         return X
 
 
@@ -179,7 +178,7 @@ class CategoricalEmission:
     def n_parameters(self, n_components, n_features, fixed):
         return 0 if "emissionprob" in fixed else n_components * (self.n_symbols - 1)
 
-    def sample(self, rng, params, states, shift):
+    def sample(self, rng, params, states):
         cumulative = np.cumsum(params["emissionprob"], axis=1)[states]
         draws = (rng.uniform(size=(len(states), 1)) > cumulative).sum(axis=1)
         return np.minimum(draws, self.n_symbols - 1)[:, None]
@@ -221,5 +220,5 @@ class PoissonEmission:
     def n_parameters(self, n_components, n_features, fixed):
         return 0 if "rates" in fixed else n_components * n_features
 
-    def sample(self, rng, params, states, shift):
+    def sample(self, rng, params, states):
         return rng.poisson(params["rates"][states]).astype(np.float64)

@@ -461,3 +461,31 @@ def test_input_is_not_modified(fitted_gaussian):
     HMMEM(2, random_state=0).fit(X, lengths=lengths)
     np.testing.assert_array_equal(X, copy)
     np.testing.assert_array_equal(lengths, LENGTHS)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_sample_follows_the_model(family):
+    rng = np.random.RandomState(9)
+    params = starting_values(family, rng)
+    params["transmat_init"] = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05],
+                                        [0.05, 0.05, 0.9]])
+    model = fitted_at(family, params)
+    X, states = model.sample(4000, random_state=1)
+    assert len(X) == len(states) == 4000
+    stays = np.mean(states[1:] == states[:-1])
+    assert stays == pytest.approx(0.9, abs=0.03)
+    first = states == 0
+    if family == "gaussian":
+        np.testing.assert_allclose(X[first].mean(axis=0), model.means_[0], atol=0.15)
+    elif family == "categorical":
+        frequencies = np.bincount(X[first, 0], minlength=4) / first.sum()
+        np.testing.assert_allclose(frequencies, model.emissionprob_[0], atol=0.05)
+    else:
+        np.testing.assert_allclose(X[first].mean(axis=0), model.rates_[0], rtol=0.1)
+
+
+def test_verbose_reports_progress(capsys):
+    X = gaussian_data(np.random.RandomState(10), 200)
+    HMMEM(2, verbose=1, verbose_interval=1, random_state=0).fit(X)
+    out = capsys.readouterr().out
+    assert "iteration 1" in out and "EM" in out

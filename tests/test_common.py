@@ -2,9 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emlearn import GaussianMixtureEM
+from emlearn import EMImputer, GaussianMixtureEM
 
-ESTIMATORS = [GaussianMixtureEM()]
+ESTIMATORS = [GaussianMixtureEM(), EMImputer()]
 
 
 @parametrize_with_checks(ESTIMATORS)

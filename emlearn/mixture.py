@@ -1,5 +1,6 @@
 """Gaussian mixture models fitted by EM: :class:`GaussianMixtureEM`."""
 
+import contextlib
 import math
 import warnings
 from typing import NamedTuple
@@ -20,6 +21,12 @@ from ._core.gaussian import (
 )
 from ._core.init import INIT_METHODS, initial_responsibilities
 from ._core.logsumexp import exp_normalize, logsumexp
+from ._core.missing import (
+    ConditionalGaussians,
+    ExpectedMoments,
+    IncompleteData,
+)
+from ._core.threads import single_threaded_blas
 from ._core import validation as v
 
 
@@ -100,6 +107,13 @@ class GaussianMixtureModel:
             log_prob += const[:, None]
             yield start, stop, T, log_prob
 
+    def weighted_log_prob(self, data, params):
+        """``log(w_k) + log N(x | k)`` of every row, shape (n_components, n_samples)."""
+        out = np.empty((self.n_components, data.n_samples))
+        for start, stop, _, log_prob in self.weighted_log_prob_chunks(data, params):
+            out[:, start:stop] = log_prob
+        return out
+
     def e_step(self, data, params):
         stats = GaussianStatistics.zeros(
             self.n_components, self.family.n_statistics(data.n_features)
@@ -127,6 +141,80 @@ class GaussianMixtureModel:
         )
 
 
+class IncompleteGaussianMixtureModel(GaussianMixtureModel):
+    """The EM model of a Gaussian mixture on rows with missing entries.
+
+    ``data`` is a :class:`~emlearn._core.missing.IncompleteData`.  Densities
+    are those of each row's observed coordinates; the M-step is the complete
+    data one, fed with expected statistics (:mod:`emlearn._core.missing`).
+    """
+
+    def initialize(self, data, random_state):
+        # The usual start, on the data with missing entries set to the
+        # observed column means: it needs no complete row.
+        return super().initialize(data.mean_imputed(), random_state)
+
+    def _gaussians(self, params):
+        return ConditionalGaussians(
+            self.family, params.means, params.covariances, params.precisions_cholesky
+        )
+
+    def _conditionals(self, data, params, gaussians):
+        """Yield ``(block, conditionals)``, log-densities including ``log(w_k)``."""
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+        for block in data.blocks:
+            conditionals = gaussians.condition(data, block)
+            conditionals.log_prob[...] += log_weights[:, None]
+            yield block, conditionals
+
+    def weighted_log_prob(self, data, params):
+        out = np.empty((self.n_components, data.n_samples))
+        with single_threaded_blas():
+            for block, conditionals in self._conditionals(data, params, self._gaussians(params)):
+                out[:, data.order[block.start:block.stop]] = conditionals.log_prob
+        return out
+
+    def e_step(self, data, params):
+        gaussians = self._gaussians(params)
+        moments = ExpectedMoments(self.n_components, data.n_features)
+        log_likelihood = 0.0
+        for block, conditionals in self._conditionals(data, params, gaussians):
+            log_prob = conditionals.log_prob
+            resp, log_norm = exp_normalize(log_prob, axis=0, out=log_prob)
+            w = data.weights(block)
+            if w is None:
+                log_likelihood += log_norm.sum()
+            else:
+                log_likelihood += log_norm @ w
+                resp *= w
+            moments.add(block, conditionals, resp)
+        statistics = moments.statistics(self.family, gaussians.covariances)
+        return log_likelihood / data.total_weight, statistics
+
+    def impute(self, data, params, random_state=None):
+        """The rows of ``data`` with missing entries filled in (original order).
+
+        Without ``random_state``, each missing entry gets its posterior mean
+        (the responsibility-weighted conditional means of the components);
+        with one, a draw from its posterior: a component from the
+        responsibilities, then the values from its conditional Gaussian.
+        Returned in the coordinates of ``data.X`` (``shift`` added back).
+        """
+        gaussians = self._gaussians(params)
+        out = np.empty((data.n_samples, data.n_features))
+        with single_threaded_blas():
+            for block, conditionals in self._conditionals(data, params, gaussians):
+                resp, _ = exp_normalize(conditionals.log_prob, axis=0,
+                                        out=conditionals.log_prob)
+                if random_state is None:
+                    rows = np.einsum("kn,knd->nd", resp, conditionals.completed)
+                else:
+                    rows = gaussians.draw(data, block, conditionals, resp, random_state)
+                out[data.order[block.start:block.stop]] = rows
+        return out + data.shift
+
+
 class GaussianMixtureEM(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by EM, with parallel restarts.
 
@@ -134,6 +222,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     parameters, fitted attributes and methods, plus ``n_jobs`` (restarts run in
     parallel through joblib) and ``sample_weight`` in :meth:`fit`.  With the
     same starting values it reaches the same parameters.
+
+    Missing values (NaN) are allowed everywhere: each row is scored by the
+    marginal density of its observed coordinates, and EM fits the
+    maximum-likelihood model of the observed data (missing coordinates enter
+    the M-step through their conditional moments).  A row with nothing
+    observed has log-likelihood 0 and responsibilities equal to the weights.
+    Data without NaN take the complete-data path, unchanged.
 
     Parameters
     ----------
@@ -221,6 +316,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     input and data far from the origin keep their precision; float32 input
     gives float32 attributes and outputs.
 
+    With missing values, rows are grouped by missingness pattern and each
+    block of patterns costs one batched factorization
+    (:mod:`emlearn._core.missing`); starting values come from the data with
+    missing entries replaced by the observed column means.  A column with no
+    observed value is an error.
+
     Examples
     --------
     >>> import numpy as np
@@ -234,6 +335,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     array([0, 1])
     >>> gm.weights_
     array([0.5, 0.5])
+
+    Missing coordinates are integrated out:
+
+    >>> gm.predict([[np.nan, 3.0], [11.0, np.nan]])
+    array([0, 1])
+    >>> gm.predict_proba([[np.nan, np.nan]])
+    array([[0.5, 0.5]])
     """
 
     def __init__(
@@ -271,6 +379,11 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     # -- validation --------------------------------------------------------------
     def _check_hyperparameters(self):
         v.check_integer("n_components", self.n_components, minimum=1)
@@ -296,9 +409,11 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             means = v.check_array_init("means_init", self.means_init, (k, d)) - data.shift
         if self.precisions_init is not None:
             precisions = family.check_precisions(self.precisions_init, k, d, "precisions_init")
-        return GaussianMixtureModel(
-            k, family, self.reg_covar, self.init_params, weights, means, precisions
+        model = (
+            IncompleteGaussianMixtureModel if isinstance(data, IncompleteData)
+            else GaussianMixtureModel
         )
+        return model(k, family, self.reg_covar, self.init_params, weights, means, precisions)
 
     # -- fitting -----------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -307,7 +422,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data.
+            Training data; NaN marks missing entries.
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -319,7 +434,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self : GaussianMixtureEM
             The fitted estimator.
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self._fit(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -341,8 +456,15 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
+        model, data, params = self._fit(X, sample_weight)
+        # A final E-step so that fit_predict(X) == fit(X).predict(X) always.
+        return self._log_resp_argmax(model, data, params)
+
+    def _fit(self, X, sample_weight):
+        """Validate, run EM, set the fitted attributes; return the model, data and params."""
         self._check_hyperparameters()
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
+                          ensure_all_finite="allow-nan")
         sample_weight = v.check_sample_weight(sample_weight, X.shape[0])
         n_used = X.shape[0] if sample_weight is None else int(np.count_nonzero(sample_weight))
         if n_used < self.n_components:
@@ -351,9 +473,10 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"{self.n_components}, n_samples = {n_used}"
                 + ("" if sample_weight is None else " (rows with non-zero weight)")
             )
-        data = CenteredData.from_data(X, sample_weight)
+        data = _training_data(X, sample_weight, self.n_components)
         model = self._model(data)
-        run = self._run_em(model, data)
+        with _blas_threads(data):
+            run = self._run_em(model, data)
         if not run.converged and self.max_iter > 0:
             warnings.warn(
                 "EM did not converge in max_iter iterations for the best "
@@ -362,8 +485,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
             )
         self._set_fitted(run, data, X.dtype)
-        # A final E-step so that fit_predict(X) == fit(X).predict(X) always.
-        return self._log_resp_argmax(model, data, run.params)
+        return model, data, run.params
 
     def _run_em(self, model, data):
         options = dict(
@@ -411,10 +533,16 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     def _inference(self, X):
         """Validated data and model/params in a common centered frame."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
         shift = self.weights_.astype(np.float64) @ self.means_.astype(np.float64)
-        data = CenteredData(X, shift)
-        model = GaussianMixtureModel(self.n_components, covariance_type(self.covariance_type))
+        family = covariance_type(self.covariance_type)
+        if np.isnan(X).any():
+            data = IncompleteData(X, shift, n_components=self.n_components)
+            model = IncompleteGaussianMixtureModel(self.n_components, family)
+        else:
+            data = CenteredData(X, shift)
+            model = GaussianMixtureModel(self.n_components, family)
         params = MixtureParams(
             self.weights_.astype(np.float64),
             self.means_.astype(np.float64) - shift,
@@ -423,14 +551,19 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         )
         return X, data, model, params
 
-    def _weighted_log_prob(self, model, data, params):
-        out = np.empty((self.n_components, data.n_samples))
-        for start, stop, _, log_prob in model.weighted_log_prob_chunks(data, params):
-            out[:, start:stop] = log_prob
-        return out
-
     def _log_resp_argmax(self, model, data, params):
-        return np.argmax(self._weighted_log_prob(model, data, params), axis=0)
+        return np.argmax(model.weighted_log_prob(data, params), axis=0)
+
+    def _impute(self, X, random_state=None):
+        """``X`` with its NaN entries filled in under the model (float64 copy).
+
+        Posterior means, or posterior draws when ``random_state`` (a
+        ``RandomState``) is given.  The engine of :class:`~emlearn.EMImputer`.
+        """
+        X, data, model, params = self._inference(X)
+        if not isinstance(data, IncompleteData):
+            return X.astype(np.float64)
+        return model.impute(data, params, random_state)
 
     def predict(self, X):
         """Most likely component of each row.
@@ -458,7 +591,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
         """
         X, data, model, params = self._inference(X)
-        log_prob = self._weighted_log_prob(model, data, params)
+        log_prob = model.weighted_log_prob(data, params)
         resp, _ = exp_normalize(log_prob, axis=0, out=log_prob)
         return resp.T.astype(X.dtype)
 
@@ -474,7 +607,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         log_prob : ndarray of shape (n_samples,)
         """
         X, data, model, params = self._inference(X)
-        return logsumexp(self._weighted_log_prob(model, data, params), axis=0).astype(
+        return logsumexp(model.weighted_log_prob(data, params), axis=0).astype(
             X.dtype
         )
 
@@ -561,3 +694,29 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         aic : float
         """
         return -2 * self.score(X) * len(X) + 2 * self._n_parameters()
+
+
+def _training_data(X, sample_weight, n_components):
+    """The EM data for ``X``: pattern-grouped when it has NaN, the fast path if not."""
+    missing = np.isnan(X)
+    if not missing.any():
+        return CenteredData.from_data(X, sample_weight)
+    observed = ~missing if sample_weight is None else ~missing & (sample_weight > 0)[:, None]
+    empty = np.flatnonzero(~observed.any(axis=0))
+    if empty.size:
+        raise ValueError(
+            f"X has no observed value in column(s) {empty.tolist()}: their parameters "
+            "cannot be estimated. Drop these columns (EMImputer drops or keeps them "
+            "per keep_empty_features)."
+        )
+    return IncompleteData(X, sample_weight=sample_weight, n_components=n_components)
+
+
+def _blas_threads(data):
+    """One BLAS thread for the small kernels of the missing-data E-step.
+
+    Restarts dispatched to joblib workers are limited by joblib itself.
+    """
+    if isinstance(data, IncompleteData):
+        return single_threaded_blas()
+    return contextlib.nullcontext()

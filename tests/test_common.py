@@ -2,9 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emlearn import HMMEM, GaussianMixtureEM
+from emlearn import HMMEM, EMImputer, GaussianMixtureEM
 
-ESTIMATORS = [GaussianMixtureEM(), HMMEM()]
+ESTIMATORS = [GaussianMixtureEM(), HMMEM(), EMImputer()]
 
 
 @parametrize_with_checks(ESTIMATORS)

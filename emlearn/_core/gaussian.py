@@ -28,6 +28,7 @@ Precision Cholesky factors follow scikit-learn: ``U`` is upper triangular with
 ``precision = U @ U.T``, so ``(x - mu) @ U`` is whitened.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -76,6 +77,14 @@ def _covariance_from_upper_cholesky(upper):
     """``inv(U @ U.T)`` from the upper Cholesky factor of a precision."""
     inverse = _triangular_inverse(upper, lower=False)
     return inverse.T @ inverse
+
+
+@functools.lru_cache(maxsize=64)
+def _upper_triangle_indices(n_features):
+    """``np.triu_indices(n_features)``, cached (it costs ~0.1 ms, every iteration)."""
+    rows, cols = np.triu_indices(n_features)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
 class CovarianceType:
@@ -187,6 +196,23 @@ class CovarianceType:
         """``size`` draws from component ``component``."""
         raise NotImplementedError
 
+    # -- dense views (used by the missing-data E-step) ----------------------------
+    def dense(self, array, n_features):
+        """``covariances``, ``precisions`` or their Cholesky factors as matrices.
+
+        Returns shape (n_components, d, d), or (1, d, d) for ``tied`` (shared).
+        """
+        raise NotImplementedError
+
+    def second_order_from_outer(self, outer):
+        """The second-order rows of ``T`` from summed outer products ``x x^T``.
+
+        ``outer`` (n_components, d, d) -> (n_components, n_second_order): the
+        statistics of rows whose second moments are known only as matrices
+        (missing coordinates contribute their conditional covariance).
+        """
+        raise NotImplementedError
+
     @staticmethod
     def _add_to_diagonal(covariances, value):
         raise NotImplementedError
@@ -204,7 +230,7 @@ class _MatrixCovariance(CovarianceType):
 
     @staticmethod
     def _pairs(n_features):
-        return np.triu_indices(n_features)
+        return _upper_triangle_indices(n_features)
 
     def _second_order(self, xT, out):
         d = xT.shape[0]
@@ -246,6 +272,10 @@ class _MatrixCovariance(CovarianceType):
     def precisions_cholesky_from_precisions(self, precisions):
         return _upper_cholesky_from_precision(np.asarray(precisions, dtype=np.float64))
 
+    def second_order_from_outer(self, outer):
+        rows, cols = self._pairs(outer.shape[-1])
+        return outer[:, rows, cols]
+
 
 class FullCovariance(_MatrixCovariance):
     name = "full"
@@ -279,6 +309,9 @@ class FullCovariance(_MatrixCovariance):
 
     def shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
+
+    def dense(self, array, n_features):
+        return array
 
     def sample(self, rng, mean, covariances, component, size):
         factor = np.linalg.cholesky(covariances[component])
@@ -314,6 +347,9 @@ class TiedCovariance(_MatrixCovariance):
 
     def shape(self, n_components, n_features):
         return (n_features, n_features)
+
+    def dense(self, array, n_features):
+        return array[None]
 
     def sample(self, rng, mean, covariances, component, size):
         factor = np.linalg.cholesky(covariances)
@@ -373,6 +409,12 @@ class DiagCovariance(_VectorCovariance):
     def shape(self, n_components, n_features):
         return (n_components, n_features)
 
+    def dense(self, array, n_features):
+        return array[:, :, None] * np.eye(n_features)
+
+    def second_order_from_outer(self, outer):
+        return np.diagonal(outer, axis1=1, axis2=2).copy()
+
 
 class SphericalCovariance(_VectorCovariance):
     name = "spherical"
@@ -406,6 +448,12 @@ class SphericalCovariance(_VectorCovariance):
 
     def shape(self, n_components, n_features):
         return (n_components,)
+
+    def dense(self, array, n_features):
+        return array[:, None, None] * np.eye(n_features)
+
+    def second_order_from_outer(self, outer):
+        return np.trace(outer, axis1=1, axis2=2)[:, None]
 
 
 COVARIANCE_TYPES = {

@@ -40,6 +40,9 @@ def initial_responsibilities(X, n_components, method, random_state, sample_weigh
     ndarray of shape (n_samples, n_components)
     """
     n_samples = X.shape[0]
+    if n_components == 1 and method in ("kmeans", "random"):
+        # What both methods return for one component, without running k-means.
+        return np.ones((n_samples, 1))
     if method == "kmeans":
         labels = (
             KMeans(n_clusters=n_components, n_init=1, random_state=random_state)

@@ -179,3 +179,21 @@ def test_sample_has_the_fitted_moments(name):
     covariances = random_covariances(name, rng)
     draws = family.sample(np.random.RandomState(0), np.ones(D), covariances, 1, 200_000)
     np.testing.assert_allclose(np.cov(draws.T), dense(name, covariances, 1), atol=0.05 * D)
+
+
+@pytest.mark.parametrize("name", COVARIANCE_TYPES)
+def test_dense_views_and_second_order_from_outer(name):
+    # The missing-data E-step works on dense matrices and packs summed outer
+    # products into the family's statistics: both must agree with the layouts.
+    rng = np.random.RandomState(6)
+    family = covariance_type(name)
+    covariances = random_covariances(name, rng)
+    dense_covariances = family.dense(covariances, D)
+    for k in range(K):
+        np.testing.assert_array_equal(dense_covariances[min(k, len(dense_covariances) - 1)],
+                                      dense(name, covariances, k))
+    X = rng.normal(size=(7, D))
+    outer = np.einsum("ni,nj->ij", X, X)[None]
+    q = family.n_second_order(D)
+    np.testing.assert_allclose(family.second_order_from_outer(outer)[0],
+                               statistics_of(family, X)[:q].sum(axis=1), rtol=1e-12)

@@ -1,0 +1,498 @@
+"""Missing-value imputation by EM under a Gaussian or a Gaussian mixture: :class:`EMImputer`."""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.impute import MissingIndicator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._core import validation as v
+from ._core.gaussian import COVARIANCE_TYPES
+from ._core.init import INIT_METHODS
+from .mixture import GaussianMixtureEM
+
+# A bootstrap resample that leaves a feature without any observed value is
+# drawn again (conditioning the bootstrap on every feature being estimable).
+_BOOTSTRAP_TRIES = 100
+
+
+def _is_nan(value):
+    return isinstance(value, numbers.Real) and math.isnan(value)
+
+
+class EMImputer(TransformerMixin, BaseEstimator):
+    """Impute missing values by EM under a Gaussian or a Gaussian mixture.
+
+    The maximum-likelihood multivariate-normal model of the observed data
+    (``n_components=1``, the classic EM imputation of Dempster, Laird and
+    Rubin) or a Gaussian mixture (``n_components > 1``, for multimodal data)
+    is fitted by EM on the incomplete rows themselves: no complete row is
+    needed.  Each missing entry is then replaced by its conditional mean given
+    the row's observed values (for a mixture, the conditional means of the
+    components weighted by the row's posterior responsibilities), or, with
+    ``sample_posterior=True``, by a draw from its conditional distribution.
+
+    Columns are standardized internally (observed mean and standard
+    deviation), so imputations are equivariant to a rescaling of any column
+    and ``reg_covar`` is relative to each feature's variance.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        Covariance structure of the components (of the standardized columns).
+        Only ``full`` and ``tied`` model dependence between features, which
+        is what imputation uses; ``diag`` and ``spherical`` impute from the
+        component means (a mixture of them still clusters the rows).
+    missing_values : float, default=np.nan
+        The placeholder of missing entries.  Other values are kept as they
+        are.
+    tol : float, default=1e-3
+        EM stops when the observed-data log-likelihood, per observed entry,
+        changes by less than ``tol`` between iterations.  Per entry rather
+        than per row, so that wide and narrow data converge alike.
+    reg_covar : float, default=1e-2
+        Added to the diagonal of every covariance of the standardized
+        columns: each feature's variance is inflated by this fraction of its
+        observed variance.  A ridge penalty that keeps covariances positive
+        definite (constant or collinear features, fewer rows than features)
+        and shrinks the regressions behind the imputations.  ``0`` gives the
+        exact maximum-likelihood estimates.
+    max_iter : int, default=100
+        Maximum number of EM iterations per initialization.
+    n_init : int, default=1
+        Number of initializations (for ``n_components > 1``); the one with
+        the highest likelihood wins.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, \
+            default="kmeans"
+        How starting responsibilities are drawn, on the data with missing
+        entries set to their column means.
+    sample_posterior : bool, default=False
+        If True, each missing entry is a draw from its posterior instead of
+        its mean, and the model is fitted on a bootstrap resample of the rows
+        (seeded by ``random_state``), so that the draws reflect the
+        uncertainty of the parameters as well as the spread of the values.
+        Fit ``m`` imputers with different ``random_state`` values for ``m``
+        proper multiple imputations (combine with Rubin's rules).
+    min_value : float or array-like of shape (n_features,), default=-np.inf
+        Lower bound of imputed values (observed values are never clipped).
+    max_value : float or array-like of shape (n_features,), default=np.inf
+        Upper bound of imputed values.
+    add_indicator : bool, default=False
+        If True, a :class:`~sklearn.impute.MissingIndicator` is stacked onto
+        the output.
+    keep_empty_features : bool, default=False
+        If True, features with no observed value during :meth:`fit` are kept
+        and filled with 0; otherwise they are dropped from the output, as in
+        scikit-learn's imputers.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initializations and, with ``sample_posterior=True``, the
+        bootstrap and the draws.  A fitted imputer returns the same draws at
+        every :meth:`transform` call.
+    verbose : int, default=0
+        EM progress: 0 is silent, 1 reports runs, 2 adds timings.
+    n_jobs : int, default=None
+        Number of initializations run in parallel (joblib).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Mixing proportions.
+    means_ : ndarray of shape (n_components, n_model_features)
+        Component means, in the units of ``X``.  ``n_model_features`` counts
+        the features with an observed value during :meth:`fit`.
+    covariances_ : ndarray
+        Component covariances in the units of ``X``: (n_components,
+        n_model_features, n_model_features) for ``full``, (n_model_features,
+        n_model_features) for ``tied``, and the variances (n_components,
+        n_model_features) for ``diag`` and ``spherical`` (spherical on the
+        standardized columns).
+    n_iter_ : int
+        EM iterations of the best run.
+    converged_ : bool
+        Whether the best run converged.
+    lower_bound_ : float
+        Observed-data log-likelihood per row of the fitted model (at its last
+        E-step, on the bootstrap resample with ``sample_posterior=True``), in
+        the units of ``X``.
+    lower_bounds_ : list of float
+        ``lower_bound_`` after every iteration.
+    indicator_ : MissingIndicator or None
+        The fitted indicator when ``add_indicator=True``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : Round-robin regressions of each feature
+        on the others.
+    sklearn.impute.KNNImputer : Means of the nearest neighbours.
+    emlearn.GaussianMixtureEM : The model behind it; also accepts NaN.
+
+    Notes
+    -----
+    Each EM iteration handles the rows grouped by missingness pattern, with
+    one batched factorization per block of patterns
+    (:mod:`emlearn._core.missing`), so data in which every row has its own
+    pattern cost no Python loop over rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emlearn import EMImputer
+    >>> X = np.array([[1.0, 2.0], [2.0, 4.1], [3.0, np.nan], [np.nan, 8.0],
+    ...               [5.0, 9.9]])
+    >>> imputer = EMImputer(random_state=0).fit(X)
+    >>> imputer.transform(X).round(2)
+    array([[1.  , 2.  ],
+           [2.  , 4.1 ],
+           [3.  , 6.  ],
+           [3.99, 8.  ],
+           [5.  , 9.9 ]])
+    >>> imputer.means_.round(2)
+    array([[3., 6.]])
+
+    Multiple imputation: draws from the posterior, one bootstrap fit per seed.
+
+    >>> draws = [EMImputer(sample_posterior=True, random_state=seed).fit_transform(X)
+    ...          for seed in range(5)]
+    >>> len({round(float(completed[2, 1]), 6) for completed in draws})
+    5
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        missing_values=np.nan,
+        tol=1e-3,
+        reg_covar=1e-2,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        sample_posterior=False,
+        min_value=-np.inf,
+        max_value=np.inf,
+        add_indicator=False,
+        keep_empty_features=False,
+        random_state=None,
+        verbose=0,
+        n_jobs=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.missing_values = missing_values
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.sample_posterior = sample_posterior
+        self.min_value = min_value
+        self.max_value = max_value
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.random_state = random_state
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = _is_nan(self.missing_values)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # -- validation --------------------------------------------------------------
+    def _check_hyperparameters(self):
+        v.check_integer("n_components", self.n_components, minimum=1)
+        v.check_option("covariance_type", self.covariance_type, COVARIANCE_TYPES)
+        if isinstance(self.missing_values, bool) or not isinstance(
+            self.missing_values, numbers.Real
+        ):
+            raise TypeError(
+                f"missing_values must be a real number or np.nan, got {self.missing_values!r}."
+            )
+        v.check_real("tol", self.tol, minimum=0)
+        v.check_real("reg_covar", self.reg_covar, minimum=0)
+        v.check_integer("max_iter", self.max_iter, minimum=1)
+        v.check_integer("n_init", self.n_init, minimum=1)
+        v.check_option("init_params", self.init_params, INIT_METHODS)
+        v.check_bool("sample_posterior", self.sample_posterior)
+        v.check_bool("add_indicator", self.add_indicator)
+        v.check_bool("keep_empty_features", self.keep_empty_features)
+        v.check_verbose(self.verbose)
+        v.check_n_jobs(self.n_jobs)
+
+    def _bounds(self):
+        """``(min_value, max_value)`` as float arrays of shape (n_features_in_,)."""
+        bounds = []
+        for name in ("min_value", "max_value"):
+            value = getattr(self, name)
+            try:
+                array = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError(f"{name} must be a number or an array of numbers, "
+                                f"got {value!r}.") from None
+            if array.ndim == 0:
+                array = np.full(self.n_features_in_, float(array))
+            if array.shape != (self.n_features_in_,):
+                raise ValueError(
+                    f"{name} must be a scalar or an array of shape "
+                    f"({self.n_features_in_},), got shape {array.shape}."
+                )
+            if np.isnan(array).any():
+                raise ValueError(f"{name} must not contain NaN.")
+            bounds.append(array)
+        if np.any(bounds[0] > bounds[1]):
+            raise ValueError("min_value must not exceed max_value for any feature.")
+        return bounds
+
+    def _validate(self, X, reset):
+        nan_is_missing = _is_nan(self.missing_values)
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if nan_is_missing else True,
+            ensure_min_samples=2 if reset else 1,
+        )
+        missing = np.isnan(X) if nan_is_missing else X == self.missing_values
+        return X, missing
+
+    def _standardized(self, X, missing):
+        """The model's features of ``X``, standardized, with NaN where missing."""
+        columns = self._model_features
+        Z = (X[:, columns].astype(np.float64) - self._center) / self._scale
+        Z[missing[:, columns]] = np.nan
+        return Z
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Fit the Gaussian (mixture) model of the observed entries by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing entries marked by ``missing_values``.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : EMImputer
+            The fitted imputer.
+        """
+        self._check_hyperparameters()
+        X, missing = self._validate(X, reset=True)
+        self._bounds()
+        observed = ~missing
+        self._model_features = np.flatnonzero(observed.any(axis=0))
+        if self._model_features.size == 0:
+            raise ValueError("X has no observed value: there is nothing to fit.")
+        observed = observed[:, self._model_features]
+        values = np.where(observed, X[:, self._model_features], 0.0).astype(np.float64)
+        counts = observed.sum(axis=0)
+        self._center = values.sum(axis=0) / counts
+        spread = np.sqrt((observed * (values - self._center) ** 2).sum(axis=0) / counts)
+        # A feature with a single value keeps its units (as in StandardScaler).
+        self._scale = np.where(spread > 0, spread, 1.0)
+
+        rng = check_random_state(self.random_state)
+        bootstrap_seed, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+        weights = self._bootstrap_weights(observed, bootstrap_seed)
+        mixture = GaussianMixtureEM(
+            self.n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol * _observed_per_row(observed, weights),
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            init_params=self.init_params,
+            random_state=em_seed,
+            verbose=self.verbose,
+            n_jobs=self.n_jobs,
+        )
+        self._mixture = mixture.fit(self._standardized(X, missing), sample_weight=weights)
+        self._set_fitted(observed, weights, X.dtype)
+        self.indicator_ = (
+            MissingIndicator(missing_values=self.missing_values, error_on_new=False).fit(X)
+            if self.add_indicator else None
+        )
+        return self
+
+    def _bootstrap_weights(self, observed, seed):
+        """Bootstrap counts of the rows with ``sample_posterior``, else None."""
+        if not self.sample_posterior:
+            return None
+        rng = np.random.RandomState(seed)
+        n_samples = observed.shape[0]
+        for _ in range(_BOOTSTRAP_TRIES):
+            counts = rng.multinomial(n_samples, np.full(n_samples, 1.0 / n_samples))
+            if np.all(counts @ observed > 0):
+                return counts.astype(np.float64)
+        raise ValueError(
+            "Bootstrap resamples keep leaving a feature without observed values: "
+            "too few observed values for sample_posterior=True."
+        )
+
+    def _set_fitted(self, observed, weights, dtype):
+        mixture, scale = self._mixture, self._scale
+        self.weights_ = mixture.weights_
+        self.means_ = (mixture.means_ * scale + self._center).astype(dtype)
+        self.covariances_ = _covariances_in_units(
+            mixture.covariances_, scale, self.covariance_type
+        ).astype(dtype)
+        self.n_iter_ = mixture.n_iter_
+        self.converged_ = mixture.converged_
+        # The density of X is that of the standardized data divided by the
+        # scales of the observed features (the Jacobian of the standardization).
+        log_jacobian = float(np.average(observed @ np.log(scale), weights=weights))
+        self.lower_bound_ = mixture.lower_bound_ - log_jacobian
+        self.lower_bounds_ = [bound - log_jacobian for bound in mixture.lower_bounds_]
+
+    # -- imputation --------------------------------------------------------------
+    def transform(self, X):
+        """Impute the missing entries of ``X`` with the fitted model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing entries marked by ``missing_values``.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            A new array: observed entries unchanged, missing ones imputed.
+            Features without observed values during :meth:`fit` are dropped
+            (or filled with 0 if ``keep_empty_features``); the missing
+            indicator follows if ``add_indicator``.
+        """
+        check_is_fitted(self)
+        X, missing = self._validate(X, reset=False)
+        out = np.array(X, copy=True)
+        columns = self._model_features
+        if missing[:, columns].any():
+            rng = np.random.RandomState(self._draw_seed) if self.sample_posterior else None
+            Z = self._mixture._impute(self._standardized(X, missing), rng)
+            low, high = (bound[columns] for bound in self._bounds())
+            imputed = np.clip(Z * self._scale + self._center, low, high)
+            block = out[:, columns]
+            block[missing[:, columns]] = imputed[missing[:, columns]]
+            out[:, columns] = block
+        if self.keep_empty_features:
+            empty = np.setdiff1d(np.arange(X.shape[1]), columns)
+            out[:, empty] = np.where(missing[:, empty], 0.0, out[:, empty])
+        else:
+            out = out[:, columns]
+        if self.indicator_ is not None:
+            out = np.hstack([out, self.indicator_.transform(X).astype(out.dtype)])
+        return out
+
+    # -- model selection ---------------------------------------------------------
+    def score(self, X, y=None):
+        """Mean observed-data log-likelihood per row under the fitted model.
+
+        Missing entries are integrated out; features without observed values
+        during fit are ignored.  In the units of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        check_is_fitted(self)
+        X, missing = self._validate(X, reset=False)
+        observed = ~missing[:, self._model_features]
+        log_jacobian = float(np.mean(observed @ np.log(self._scale)))
+        return self._mixture.score(self._standardized(X, missing)) - log_jacobian
+
+    def bic(self, X):
+        """Bayesian information criterion of the model on ``X`` (lower is better).
+
+        For choosing ``n_components`` and ``covariance_type``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        bic : float
+        """
+        n_samples = len(X)
+        return (-2 * self.score(X) * n_samples
+                + self._mixture._n_parameters() * math.log(n_samples))
+
+    def aic(self, X):
+        """Akaike information criterion of the model on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        aic : float
+        """
+        return -2 * self.score(X) * len(X) + 2 * self._mixture._n_parameters()
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input feature names; ``feature_names_in_`` (or ``x0``, ``x1``,
+            ...) when None.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        names = _input_feature_names(self, input_features)
+        out = names if self.keep_empty_features else names[self._model_features]
+        if self.indicator_ is not None:
+            out = np.concatenate([out, self.indicator_.get_feature_names_out(names)])
+        return np.asarray(out, dtype=object)
+
+
+def _observed_per_row(observed, weights):
+    """Mean number of observed entries per (weighted) row."""
+    return float(np.average(observed.sum(axis=1), weights=weights))
+
+
+def _covariances_in_units(covariances, scale, covariance_type):
+    """Covariances of the standardized features, in the units of the data."""
+    if covariance_type in ("full", "tied"):
+        return covariances * np.outer(scale, scale)
+    if covariance_type == "diag":
+        return covariances * scale**2
+    return covariances[:, None] * scale**2  # spherical: one variance per standardized unit
+
+
+def _input_feature_names(estimator, input_features):
+    """Validated input feature names as an object array."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if input_features is None:
+        if fitted is not None:
+            return np.asarray(fitted, dtype=object)
+        return np.asarray([f"x{i}" for i in range(estimator.n_features_in_)], dtype=object)
+    names = np.asarray(input_features, dtype=object)
+    if names.shape != (estimator.n_features_in_,):
+        raise ValueError(
+            f"input_features should have length equal to the number of features "
+            f"({estimator.n_features_in_}), got {len(names)}."
+        )
+    if fitted is not None and not np.array_equal(names, fitted):
+        raise ValueError("input_features is not equal to feature_names_in_.")
+    return names

@@ -20,18 +20,20 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-# The examples and the user guide's code run inside this process, on small data.
-# Threaded BLAS and OpenMP (scikit-learn's k-means start) gain nothing there and
-# lose much when another process holds a core: each parallel region then waits
-# for a descheduled thread (measured: k-means on 600 rows 5x to 30x slower on a
-# busy two-core machine).  One thread each keeps the build's time steady.
-_THREAD_LIMITS = threadpool_limits(limits=1)
-
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # the emlearn of this checkout, not an installed one
 sys.path.insert(0, str(DOCS / "_ext"))
 
 import emlearn  # noqa: E402
+
+# The examples and the user guide's code run inside this process, on small data.
+# Threaded BLAS and OpenMP (scikit-learn's k-means start) gain nothing there and
+# lose much when another process holds a core: each parallel region then waits
+# for a descheduled thread (measured: k-means on 600 rows 5x to 30x slower on a
+# busy two-core machine).  One thread each keeps the build's time steady.  The
+# limit applies to the libraries loaded so far, hence after importing emlearn
+# (numpy's and scipy's BLAS, scikit-learn's OpenMP runtime).
+_THREAD_LIMITS = threadpool_limits(limits=1)
 
 project = "emlearn"
 author = "the emlearn developers"

@@ -70,16 +70,17 @@ print("total fit + transform time: "
 # The figure
 # ----------
 # The mean ignores the other columns, so its error stays near 1 (one standard
-# deviation).  The model-based imputers use the correlations between columns:
-# their errors grow with the missing rate as less is left to predict from.
-fig, ax = plt.subplots(figsize=(6.5, 4))
+# deviation).  The model-based imputers use the correlations between columns,
+# and their errors generally grow with the missing rate, as less is left to
+# predict from.
+fig, ax = plt.subplots(figsize=(8, 4))
 for name, errors in rmse.items():
     ax.errorbar(np.array(rates) * 100, errors.mean(axis=1), yerr=errors.std(axis=1),
                 marker="o", capsize=3, label=name)
 ax.set_xlabel("entries removed completely at random (%)")
 ax.set_ylabel("RMSE of the imputed entries\n(standardized units)")
 ax.set_title("Wine data: imputation error against the missing rate")
-ax.legend()
+ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
 fig.tight_layout()
 
 # %%

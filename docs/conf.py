@@ -108,6 +108,8 @@ def _write_api_pages():
 
 _write_api_pages()
 
+
+# -- autodoc and numpydoc --------------------------------------------------------------
 def _skip_metadata_requests(app, what, name, obj, skip, options):
     """Leave out the ``set_*_request`` methods scikit-learn generates on every estimator.
 
@@ -151,7 +153,7 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.ExampleOrder",
     "min_reported_time": 1,
     # No timing tables: they would be written into the source tree (docs/).
     "write_computation_times": False,
@@ -159,7 +161,7 @@ sphinx_gallery_conf = {
 
 # -- pages -----------------------------------------------------------------------------
 page_doctests_exclude = ["generated/*", "auto_examples/*"]
-master_doc = "index"
+root_doc = "index"
 html_theme = "pydata_sphinx_theme"
 html_title = f"emlearn {release}"
 html_theme_options = {

@@ -5,16 +5,10 @@ Build from the repository root, warnings as errors::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 The API reference lists every public name of ``emlearn.__all__`` (one page each,
-written below into ``docs/generated/``).  Pages about EMImputer -- the
-imputation guide and its gallery example -- are built only when
-``emlearn.EMImputer`` can be imported, and paragraphs about NaN support in
-GaussianMixtureEM only when it accepts NaN (``.. only::`` tags ``emimputer`` and
-``mixture_nan``), so the site describes exactly the package it is built from.
+written below into ``docs/generated/``).
 """
 
-import re
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,31 +47,6 @@ exclude_patterns = ["_build", "examples"]
 suppress_warnings = []
 
 # -- optional parts: EMImputer and NaN-aware mixtures ---------------------------------
-HAS_IMPUTER = hasattr(emlearn, "EMImputer")
-
-
-def _mixture_accepts_nan():
-    X = np.array([[0.0, 1.0], [1.0, np.nan], [2.0, 2.5], [3.0, 4.0], [np.nan, 5.0]])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            emlearn.GaussianMixtureEM(random_state=0).fit(X)
-    except ValueError:
-        return False
-    return True
-
-
-if HAS_IMPUTER:
-    tags.add("emimputer")  # noqa: F821 (``tags`` is provided by Sphinx)
-else:
-    # The guide's toctree names the imputation page; without EMImputer the page
-    # is left out, and the toctree silently skips it.
-    exclude_patterns.append("user_guide/imputation.rst")
-    suppress_warnings.append("toc.excluded")
-if _mixture_accepts_nan():
-    tags.add("mixture_nan")  # noqa: F821
-
-
 # -- API reference: one page per public name -------------------------------------------
 def _write_if_changed(path, text):
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,21 +90,8 @@ def _skip_metadata_requests(app, what, name, obj, skip, options):
     return None
 
 
-def _escape_trailing_underscores(app, what, name, obj, options, lines):
-    """Escape ``n_features_in_`` in types such as ``ndarray of shape (n_features_in_,)``.
-
-    In reStructuredText a word ending with ``_`` is a link to a target of that
-    name; scikit-learn's docstrings quote such names, ours write them bare in
-    parameter and attribute types.
-    """
-    for i, line in enumerate(lines):
-        if "shape" in line and not line.lstrip().startswith((">>>", "...")):
-            lines[i] = re.sub(r"\b([A-Za-z]\w*)_(?=[,)])", r"\1\\_", line)
-
-
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_requests)
-    app.connect("autodoc-process-docstring", _escape_trailing_underscores)
 
 
 autosummary_generate = False
@@ -148,7 +104,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"plot_",
-    "ignore_pattern": r"__init__\.py" + ("" if HAS_IMPUTER else r"|plot_imputation\.py"),
+    "ignore_pattern": r"__init__\.py",
     "doc_module": ("emlearn",),
     "backreferences_dir": "generated/backreferences",
     "download_all_examples": False,

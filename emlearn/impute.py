@@ -125,7 +125,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
         The fitted indicator when ``add_indicator=True``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
@@ -138,9 +138,8 @@ class EMImputer(TransformerMixin, BaseEstimator):
     Notes
     -----
     Each EM iteration handles the rows grouped by missingness pattern, with
-    one batched factorization per block of patterns
-    (:mod:`emlearn._core.missing`), so data in which every row has its own
-    pattern cost no Python loop over rows.
+    one batched factorization per block of patterns, so data in which every
+    row has its own pattern cost no Python loop over rows.
 
     Examples
     --------

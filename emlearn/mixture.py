@@ -302,7 +302,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         ``lower_bound_`` after every iteration of the best run.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also

@@ -166,10 +166,11 @@ def _subtract_max(d, out):
     out[:] = d[:, 0]
     for k in range(1, d.shape[1]):
         np.maximum(out, d[:, k], out=out)
-    finite = np.isfinite(out)
-    if not finite.all():  # an impossible row: keep -inf scores, subtract nothing
-        out[~finite] = 0.0
-    d -= out[:, None]
+    if np.isfinite(out).all():
+        d -= out[:, None]
+    else:  # an impossible row: its path has -inf log-probability; keep scores finite-free
+        finite = np.isfinite(out)
+        d[finite] -= out[finite, None]
 
 
 def backtrack_lockstep(pointers, layout):

@@ -145,6 +145,32 @@ def _sequence_kwargs(lengths, sequence_ids):
     return {"lengths": lengths, "sequence_ids": sequence_ids}
 
 
+def _check_possible(log_probability):
+    impossible = ~np.isfinite(log_probability)
+    if impossible.any():
+        raise ValueError(
+            f"Sequence(s) {np.flatnonzero(impossible).tolist()} have zero probability under "
+            "the fitted model (no state sequence can emit them)."
+        )
+
+
+def _reject_positional_lengths(y, X):
+    """``fit(X, lengths)`` (hmmlearn's call) would pass ``lengths`` as ``y``.
+
+    ``y`` is ignored, as scikit-learn requires, but a ``y`` whose length is not
+    the number of rows of (validated) ``X`` cannot be a target: it is almost
+    surely ``lengths``.
+    """
+    if y is None:
+        return
+    y = np.asarray(y)
+    if y.ndim == 1 and y.shape[0] != X.shape[0]:
+        raise TypeError(
+            "HMMEM takes sequence lengths as a keyword argument: use fit(X, lengths=...) "
+            "(the second positional argument is y, which is ignored)."
+        )
+
+
 class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     """Hidden Markov model trained by Baum-Welch (EM), with parallel restarts.
 
@@ -216,6 +242,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     startprob_ : ndarray of shape (n_components,)
+        Probability of each state at the first row of a sequence.
     transmat_ : ndarray of shape (n_components, n_components)
         ``transmat_[i, j]`` is the probability of moving from state i to j.
     means_ : ndarray of shape (n_components, n_features)
@@ -231,12 +258,18 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     rates_ : ndarray of shape (n_components, n_features)
         Poisson emissions only.
     converged_ : bool
+        Whether the best run converged (its lower bound changed by less than
+        ``tol``).
     n_iter_ : int
+        EM iterations of the best run.
     lower_bound_ : float
         Mean log-likelihood per row of the best run (at its last E-step).
     lower_bounds_ : list of float
         ``lower_bound_`` after every iteration of the best run.
     n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of features seen during fit, when ``X`` has string column names.
 
     See Also
     --------
@@ -462,6 +495,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         self._check_hyperparameters()
         X = self._check_X(X, reset=True)
+        _reject_positional_lengths(y, X)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
         if X.shape[0] < self.n_components and self.emission != "categorical":
             raise ValueError(
@@ -548,15 +582,10 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         with single_threaded_blas():
             log_likelihood, gamma, _ = fb.posteriors(log_B, self.startprob_, self.transmat_,
                                                      want_xi=False)
-        impossible = ~np.isfinite(log_likelihood)
-        if impossible.any():
-            raise ValueError(
-                f"Sequence(s) {np.flatnonzero(impossible).tolist()} have zero probability "
-                "under the fitted model (no state can emit some row)."
-            )
+        _check_possible(log_likelihood)
         return log_likelihood, gamma
 
-    def score_sequences(self, X, lengths=None, sequence_ids=None):
+    def score_sequences(self, X, *, lengths=None, sequence_ids=None):
         """Log-likelihood of each sequence.
 
         Parameters
@@ -591,7 +620,10 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         log_likelihood : float
         """
-        per_sequence = self.score_sequences(X, lengths, sequence_ids)
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        _reject_positional_lengths(y, X)
+        per_sequence = self.score_sequences(X, lengths=lengths, sequence_ids=sequence_ids)
         if sample_weight is None:
             return float(per_sequence.sum())
         sequences = make_sequences(len(X), lengths, sequence_ids)
@@ -601,7 +633,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             raise ValueError("sample_weight must be constant within each sequence.")
         return float(per_sequence @ first)
 
-    def predict_proba(self, X, lengths=None, sequence_ids=None):
+    def predict_proba(self, X, *, lengths=None, sequence_ids=None):
         """Posterior probability of each state for each row.
 
         Parameters
@@ -615,7 +647,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         return self._posteriors(X, lengths, sequence_ids)[1]
 
-    def transform(self, X, lengths=None, sequence_ids=None):
+    def transform(self, X, *, lengths=None, sequence_ids=None):
         """Posterior state probabilities (as :meth:`predict_proba`).
 
         Parameters
@@ -627,9 +659,9 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         posteriors : ndarray of shape (n_samples, n_components)
         """
-        return self.predict_proba(X, lengths, sequence_ids)
+        return self.predict_proba(X, lengths=lengths, sequence_ids=sequence_ids)
 
-    def decode(self, X, lengths=None, sequence_ids=None, algorithm=None):
+    def decode(self, X, *, lengths=None, sequence_ids=None, algorithm=None):
         """Most likely states and their log-probability.
 
         Parameters
@@ -657,9 +689,10 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             log_prob, states = fb.viterbi(log_B, np.log(self.startprob_),
                                           np.log(self.transmat_))
+        _check_possible(log_prob)
         return float(log_prob.sum()), states
 
-    def predict(self, X, lengths=None, sequence_ids=None):
+    def predict(self, X, *, lengths=None, sequence_ids=None):
         """Most likely state of each row (per ``algorithm``).
 
         Parameters
@@ -671,7 +704,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         states : ndarray of shape (n_samples,)
         """
-        return self.decode(X, lengths, sequence_ids)[1]
+        return self.decode(X, lengths=lengths, sequence_ids=sequence_ids)[1]
 
     def sample(self, n_samples=1, random_state=None):
         """Generate one sequence from the fitted model.
@@ -720,7 +753,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         emission = self._emission_family(getattr(self, "n_symbols_", None))
         return count + emission.n_parameters(K, self.n_features_in_, fixed)
 
-    def bic(self, X, lengths=None, sequence_ids=None):
+    def bic(self, X, *, lengths=None, sequence_ids=None):
         """Bayesian information criterion (lower is better).
 
         Parameters
@@ -735,7 +768,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         log_likelihood = self.score(X, lengths=lengths, sequence_ids=sequence_ids)
         return -2 * log_likelihood + self._n_parameters() * math.log(len(X))
 
-    def aic(self, X, lengths=None, sequence_ids=None):
+    def aic(self, X, *, lengths=None, sequence_ids=None):
         """Akaike information criterion (lower is better).
 
         Parameters

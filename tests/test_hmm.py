@@ -404,6 +404,18 @@ def test_unvisited_state_length_one_and_constant_feature_stay_finite():
     assert np.all(np.isfinite(model.predict_proba(X, lengths=[1, 29, 30])))
 
 
+def test_impossible_sequence_is_an_error_for_every_decoder():
+    X = np.array([[0], [1], [0], [1]] * 5)
+    model = HMMEM(2, emission="categorical", n_symbols=3, random_state=0).fit(X)
+    impossible = np.array([[0], [2], [1]])  # symbol 2 has probability zero in every state
+    assert model.score(impossible) == -np.inf
+    for method in ("predict", "predict_proba"):
+        with pytest.raises(ValueError, match="zero probability"):
+            getattr(model, method)(impossible)
+    with pytest.raises(ValueError, match="zero probability"):
+        model.decode(impossible, algorithm="viterbi")
+
+
 def test_zero_count_symbol_and_prior():
     X = np.array([[0], [1], [0], [3], [1], [0]] * 10)  # symbol 2 never appears
     model = HMMEM(2, emission="categorical", n_symbols=4, random_state=0).fit(X)
@@ -451,6 +463,13 @@ def test_bad_input_is_a_clear_error():
         HMMEM(2, startprob_prior=-1.0).fit(X)
     with pytest.raises(NotFittedError):
         HMMEM().predict(X)
+    with pytest.raises(TypeError, match="keyword"):
+        HMMEM(2).fit(X, [10, 20])  # hmmlearn's positional lengths would be ignored as y
+    fitted = HMMEM(2, random_state=0).fit(X, lengths=[10, 20])
+    with pytest.raises(TypeError, match="keyword"):
+        fitted.score(X, [10, 20])
+    with pytest.raises(TypeError):
+        fitted.predict(X, [10, 20])
 
 
 def test_input_is_not_modified(fitted_gaussian):

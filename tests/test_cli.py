@@ -140,3 +140,47 @@ def test_progress_reports_long_fits_only():
         time.sleep(0.3)
     assert quick.getvalue() == ""
     assert slow.getvalue().startswith("fitting... ")
+
+
+@pytest.fixture
+def gappy_csv(tmp_path):
+    rng = np.random.RandomState(1)
+    X = rng.multivariate_normal([0, 5, 10], [[1, 0.8, 0.5], [0.8, 1, 0.6], [0.5, 0.6, 1]],
+                                size=60)
+    rows = [[f"{v:.3f}" for v in row] + [f"name{i}"] for i, row in enumerate(X)]
+    gaps = [(0, 0, ""), (3, 1, "NA"), (7, 2, "NaN"), (10, 0, "nan"), (12, 1, "")]
+    for r, c, token in gaps:
+        rows[r][c] = token
+    rows[20][3] = ""  # an empty text cell is not a number to fill
+    path = tmp_path / "gappy.csv"
+    write_csv(path, ["a", "b", "c", "label"], rows)
+    return path, gaps
+
+
+def test_impute_fills_missing_numeric_cells_only(gappy_csv, tmp_path):
+    path, gaps = gappy_csv
+    before = digest(path)
+    result = emlearn("impute", str(path), "-o", "filled.csv", "--components", "1",
+                     "--seed", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "filled 5 missing cells" in result.stdout
+    header, rows = read_csv(tmp_path / "filled.csv")
+    _, original = read_csv(path)
+    assert header == ["a", "b", "c", "label"]
+    filled = {(r, c) for r, c, _ in gaps}
+    for r, (new, old) in enumerate(zip(rows, original)):
+        for c in range(4):
+            if (r, c) in filled:
+                assert np.isfinite(float(new[c]))
+            else:
+                assert new[c] == old[c]  # present cells and text copied verbatim
+    assert digest(path) == before
+
+
+def test_cluster_accepts_missing_cells(gappy_csv, tmp_path):
+    path, _ = gappy_csv
+    result = emlearn("cluster", str(path), "-o", "out.csv", "--components", "1-2",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    _, rows = read_csv(tmp_path / "out.csv")
+    assert all(r[4] in {"0", "1"} for r in rows)

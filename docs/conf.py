@@ -11,7 +11,6 @@ written below into ``docs/generated/``).
 import sys
 from pathlib import Path
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
 DOCS = Path(__file__).resolve().parent

@@ -1,6 +1,5 @@
 """Hidden Markov models trained by Baum-Welch (EM): :class:`HMMEM`."""
 
-import math
 import warnings
 from typing import NamedTuple
 
@@ -11,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._core import criteria
 from ._core import validation as v
 from ._core.em import fit_restarts
 from ._core.emissions import (
@@ -766,7 +766,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         bic : float
         """
         log_likelihood = self.score(X, lengths=lengths, sequence_ids=sequence_ids)
-        return -2 * log_likelihood + self._n_parameters() * math.log(len(X))
+        return criteria.bic(log_likelihood, self._n_parameters(), len(X))
 
     def aic(self, X, *, lengths=None, sequence_ids=None):
         """Akaike information criterion (lower is better).
@@ -781,7 +781,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         aic : float
         """
         log_likelihood = self.score(X, lengths=lengths, sequence_ids=sequence_ids)
-        return -2 * log_likelihood + 2 * self._n_parameters()
+        return criteria.aic(log_likelihood, self._n_parameters())
 
     def get_feature_names_out(self, input_features=None):
         """Names of the posterior columns: ``state0 .. state{K-1}``.

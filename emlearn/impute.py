@@ -9,6 +9,7 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._core import criteria
 from ._core import validation as v
 from ._core.gaussian import COVARIANCE_TYPES
 from ._core.init import INIT_METHODS
@@ -428,8 +429,8 @@ class EMImputer(TransformerMixin, BaseEstimator):
         bic : float
         """
         n_samples = len(X)
-        return (-2 * self.score(X) * n_samples
-                + self._mixture._n_parameters() * math.log(n_samples))
+        return criteria.bic(self.score(X) * n_samples, self._mixture._n_parameters(),
+                            n_samples)
 
     def aic(self, X):
         """Akaike information criterion of the model on ``X`` (lower is better).
@@ -442,7 +443,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
         -------
         aic : float
         """
-        return -2 * self.score(X) * len(X) + 2 * self._mixture._n_parameters()
+        return criteria.aic(self.score(X) * len(X), self._mixture._n_parameters())
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.

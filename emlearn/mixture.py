@@ -1,7 +1,6 @@
 """Gaussian mixture models fitted by EM: :class:`GaussianMixtureEM`."""
 
 import contextlib
-import math
 import warnings
 from typing import NamedTuple
 
@@ -27,6 +26,7 @@ from ._core.missing import (
     IncompleteData,
 )
 from ._core.threads import single_threaded_blas
+from ._core import criteria
 from ._core import validation as v
 
 
@@ -680,7 +680,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         bic : float
         """
         n_samples = len(X)
-        return -2 * self.score(X) * n_samples + self._n_parameters() * math.log(n_samples)
+        return criteria.bic(self.score(X) * n_samples, self._n_parameters(), n_samples)
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better).
@@ -693,7 +693,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         -------
         aic : float
         """
-        return -2 * self.score(X) * len(X) + 2 * self._n_parameters()
+        return criteria.aic(self.score(X) * len(X), self._n_parameters())
 
 
 def _training_data(X, sample_weight, n_components):

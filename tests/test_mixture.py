@@ -31,7 +31,6 @@ def starting_values(X, covariance_type, n_components=3, seed=0):
     rng = np.random.RandomState(seed)
     means = X[rng.choice(len(X), n_components, replace=False)]
     precision = np.linalg.inv(np.cov(X.T))
-    d = X.shape[1]
     precisions = {
         "full": np.stack([precision] * n_components),
         "tied": precision,

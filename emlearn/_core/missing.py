@@ -38,7 +38,6 @@ Posterior draws use Matheron's rule: if ``u ~ N(0, S)``, then
 drawing needs no factor of ``C`` beyond the conditioning already done.
 """
 
-import contextlib
 from typing import NamedTuple
 
 import numpy as np

@@ -11,29 +11,17 @@ from emlearn._core.gaussian import (
     covariance_type,
 )
 
+import gaussian_cases  # tests/core's shared helpers
+
 K, D = 3, 4
 
 
 def random_covariances(name, rng):
-    def spd():
-        a = rng.normal(size=(D, D))
-        return a @ a.T + D * np.eye(D)
-
-    return {
-        "full": np.stack([spd() for _ in range(K)]),
-        "tied": spd(),
-        "diag": rng.uniform(0.5, 2.0, size=(K, D)),
-        "spherical": rng.uniform(0.5, 2.0, size=K),
-    }[name]
+    return gaussian_cases.random_covariances(name, rng, K, D, ridge=D)
 
 
 def dense(name, covariances, k):
-    return {
-        "full": lambda: covariances[k],
-        "tied": lambda: covariances,
-        "diag": lambda: np.diag(covariances[k]),
-        "spherical": lambda: covariances[k] * np.eye(D),
-    }[name]()
+    return gaussian_cases.dense(name, covariances, k, D)
 
 
 def statistics_of(family, X):

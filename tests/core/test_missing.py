@@ -15,29 +15,17 @@ from emlearn._core.missing import (
     observed_means,
 )
 
+import gaussian_cases  # tests/core's shared helpers
+
 K, D = 3, 5
 
 
 def random_covariances(name, rng):
-    def spd():
-        a = rng.normal(size=(D, D))
-        return a @ a.T + np.eye(D)
-
-    return {
-        "full": np.stack([spd() for _ in range(K)]),
-        "tied": spd(),
-        "diag": rng.uniform(0.5, 2.0, size=(K, D)),
-        "spherical": rng.uniform(0.5, 2.0, size=K),
-    }[name]
+    return gaussian_cases.random_covariances(name, rng, K, D, ridge=1.0)
 
 
 def dense(name, covariances, k):
-    return {
-        "full": lambda: covariances[k],
-        "tied": lambda: covariances,
-        "diag": lambda: np.diag(covariances[k]),
-        "spherical": lambda: covariances[k] * np.eye(D),
-    }[name]()
+    return gaussian_cases.dense(name, covariances, k, D)
 
 
 def incomplete_rows(rng, n=80, rate=0.4):

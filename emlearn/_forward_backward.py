@@ -346,7 +346,22 @@ class ForwardBackward:
         with single_threaded_blas():
             return self._posteriors(log_B, startprob, transmat, want_xi)
 
-    def _posteriors(self, log_B, startprob, transmat, want_xi):
+    def log_likelihood(self, log_B, startprob, transmat):
+        """Log-likelihood of every sequence: the forward pass alone.
+
+        ``log_B`` is (K, n_samples); returns (n_sequences,).
+        """
+        with single_threaded_blas():
+            _, _, log_likelihood, broken = self._scaled_forward(log_B, startprob, transmat)
+        for i in np.flatnonzero(broken):
+            rows = self.sequences.rows(i)
+            with np.errstate(divide="ignore"):
+                log_likelihood[i] = forward_backward_log(
+                    log_B[:, rows].T, np.log(startprob), np.log(transmat))[0]
+        return log_likelihood
+
+    def _scaled_forward(self, log_B, startprob, transmat):
+        """Scaled emissions (rows), forward vectors, log-likelihoods, underflowed sequences."""
         B, shift = shifted_exp(log_B, axis=0)
         B = np.ascontiguousarray(B.T)
         # An impossible row (all emissions zero) yields 0/0 in its own chain only; the
@@ -355,6 +370,10 @@ class ForwardBackward:
             alpha, log_scale = self._forward(B, startprob, transmat)
         log_likelihood = self.sequences.sum_per_sequence(log_scale + shift[0])
         broken = ~np.isfinite(log_likelihood) | self._underflowed(log_scale)
+        return B, alpha, log_likelihood, broken
+
+    def _posteriors(self, log_B, startprob, transmat, want_xi):
+        B, alpha, log_likelihood, broken = self._scaled_forward(log_B, startprob, transmat)
         self._neutralize(broken, B, alpha)
         beta = self._backward(B, transmat)
         gamma = alpha * beta

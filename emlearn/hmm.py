@@ -141,10 +141,6 @@ class HiddenMarkovModel:
         return HMMParams(startprob, transmat, emission)
 
 
-def _sequence_kwargs(lengths, sequence_ids):
-    return {"lengths": lengths, "sequence_ids": sequence_ids}
-
-
 def _check_possible(log_probability):
     impossible = ~np.isfinite(log_probability)
     if impossible.any():
@@ -560,14 +556,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         posteriors : ndarray of shape (n_samples, n_components)
         """
-        kwargs = _sequence_kwargs(lengths, sequence_ids)
-        return self.fit(X, **kwargs).transform(X, **kwargs)
+        sequences = {"lengths": lengths, "sequence_ids": sequence_ids}
+        return self.fit(X, **sequences).transform(X, **sequences)
 
     # -- inference ---------------------------------------------------------------------
-    def _fitted_model(self, X, lengths, sequence_ids):
-        """Validated data, sequences and the fitted parameters in model coordinates."""
+    def _fitted_model(self, X, lengths, sequence_ids, y=None):
+        """Sequences, their plan and the emission log-likelihoods of validated ``X``."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
+        _reject_positional_lengths(y, X)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
         emission = self._emission_family(getattr(self, "n_symbols_", None))
         shift = self.means_.mean(axis=0) if self.emission == "gaussian" else None
@@ -598,11 +595,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         log_likelihood : ndarray of shape (n_sequences,)
             In the order of ``lengths``, or of first appearance of each id.
         """
-        sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
-        with np.errstate(divide="ignore"):
-            log_likelihood, _, _ = fb.posteriors(log_B, self.startprob_, self.transmat_,
-                                                 want_xi=False)
-        return log_likelihood
+        _, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
+        return fb.log_likelihood(log_B, self.startprob_, self.transmat_)
 
     def score(self, X, y=None, *, lengths=None, sequence_ids=None, sample_weight=None):
         """Total log-likelihood of all sequences (hmmlearn's convention).
@@ -620,13 +614,10 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         log_likelihood : float
         """
-        check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        _reject_positional_lengths(y, X)
-        per_sequence = self.score_sequences(X, lengths=lengths, sequence_ids=sequence_ids)
+        sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids, y=y)
+        per_sequence = fb.log_likelihood(log_B, self.startprob_, self.transmat_)
         if sample_weight is None:
             return float(per_sequence.sum())
-        sequences = make_sequences(len(X), lengths, sequence_ids)
         weights = v.check_sample_weight(sample_weight, sequences.n_samples)
         first = weights[sequences.first_rows]
         if not np.allclose(weights, first[sequences.sequence_of_row]):

@@ -509,9 +509,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"X has {data.n_features} features, but the warm-started model "
                 f"was fitted with {self.means_.shape[1]}."
             )
+        return self._fitted_params(data.shift)
+
+    def _fitted_params(self, shift):
+        """The fitted parameters in float64, means relative to ``shift``."""
         return MixtureParams(
             self.weights_.astype(np.float64),
-            self.means_.astype(np.float64) - data.shift,
+            self.means_.astype(np.float64) - shift,
             self.covariances_.astype(np.float64),
             self.precisions_cholesky_.astype(np.float64),
         )
@@ -543,13 +547,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         else:
             data = CenteredData(X, shift)
             model = GaussianMixtureModel(self.n_components, family)
-        params = MixtureParams(
-            self.weights_.astype(np.float64),
-            self.means_.astype(np.float64) - shift,
-            self.covariances_.astype(np.float64),
-            self.precisions_cholesky_.astype(np.float64),
-        )
-        return X, data, model, params
+        return X, data, model, self._fitted_params(shift)
 
     def _log_resp_argmax(self, model, data, params):
         return np.argmax(model.weighted_log_prob(data, params), axis=0)

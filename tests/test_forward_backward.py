@@ -102,6 +102,8 @@ def test_long_sequence_cut_into_pieces_is_exact(sticky):
     pieces = ForwardBackward(sequences, piece_length=16, warmup=4)
     assert len(pieces.pieces) > 40
     log_likelihood, gamma, xi = pieces.posteriors(log_B.T, startprob, transmat)
+    np.testing.assert_array_equal(pieces.log_likelihood(log_B.T, startprob, transmat),
+                                  log_likelihood)
     expected_xi = np.zeros((K, K))
     for i in range(2):
         rows = sequences.rows(i)
@@ -136,9 +138,10 @@ def test_scaled_underflow_falls_back_to_log_domain():
     log_B = np.tile([-800.0, 0.0], (6, 1))
     sequences = make_sequences(12, lengths=[6, 6])
     log_B = np.vstack([log_B, np.zeros((6, 2))])
-    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B.T, startprob,
-                                                                      transmat)
+    fb = ForwardBackward(sequences)
+    log_likelihood, gamma, xi = fb.posteriors(log_B.T, startprob, transmat)
     np.testing.assert_allclose(log_likelihood, [-4800.0, 0.0])
+    np.testing.assert_allclose(fb.log_likelihood(log_B.T, startprob, transmat), [-4800.0, 0.0])
     np.testing.assert_allclose(gamma[:6], [[1.0, 0.0]] * 6)
     np.testing.assert_allclose(xi, [[10.0, 0.0], [0.0, 0.0]])
 
@@ -148,6 +151,7 @@ def test_impossible_sequence_has_minus_inf_likelihood():
     log_B = np.zeros((4, 2))
     log_B[2] = -np.inf
     sequences = make_sequences(4, lengths=[4])
-    log_likelihood, _, _ = ForwardBackward(sequences).posteriors(log_B.T, startprob,
-                                                                  transmat)
+    fb = ForwardBackward(sequences)
+    log_likelihood, _, _ = fb.posteriors(log_B.T, startprob, transmat)
     assert log_likelihood[0] == -np.inf
+    assert fb.log_likelihood(log_B.T, startprob, transmat)[0] == -np.inf

@@ -68,17 +68,6 @@ def logsumexp(a, axis=0, keepdims=False):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def log_normalize(a, axis=0):
-    """Normalize log-values so that they log-sum-exp to zero along ``axis``.
-
-    Returns ``(a - logsumexp(a), logsumexp(a))``.  A slice that is all ``-inf``
-    stays all ``-inf``.
-    """
-    lse = logsumexp(a, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(lse), lse, 0.0)
-    return a - shift, np.squeeze(lse, axis=axis)
-
-
 def exp_normalize(a, axis=0, out=None):
     """Probabilities ``exp(a - logsumexp(a))`` and ``logsumexp(a)`` in one pass.
 

@@ -22,8 +22,8 @@ from ._core.emissions import (
 )
 from ._core.gaussian import COVARIANCE_TYPES
 from ._core.threads import single_threaded_blas
-from ._forward_backward import ForwardBackward
-from ._sequences import make_sequences
+from ._hmm.forward_backward import ForwardBackward
+from ._hmm.sequences import make_sequences
 
 EMISSIONS = ("gaussian", "categorical", "poisson")
 CHAIN_PARAMETERS = ("startprob", "transmat")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from emlearn._forward_backward import ForwardBackward, forward_backward_log
-from emlearn._sequences import make_sequences
+from emlearn._hmm.forward_backward import ForwardBackward, forward_backward_log
+from emlearn._hmm.sequences import make_sequences
 
 
 def random_hmm(rng, K, sticky=None):

@@ -23,9 +23,9 @@ import math
 
 import numpy as np
 
-from ._core.logsumexp import logsumexp, shifted_exp
-from ._core.threads import single_threaded_blas
-from ._sequences import LockstepLayout
+from .._core.logsumexp import logsumexp, shifted_exp
+from .._core.threads import single_threaded_blas
+from .sequences import LockstepLayout
 
 UNDERFLOW = 1e-250
 # Vectors below this (relative to a normalized vector) are treated as equal when

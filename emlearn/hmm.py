@@ -1,70 +1,60 @@
 """Hidden Markov models trained by Baum-Welch (EM): :class:`HMMEM`."""
 
-import warnings
 from typing import NamedTuple
+
+import dataclasses
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
 from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
 from ._core.em import fit_restarts
-from ._core.emissions import (
-    CategoricalEmission,
-    GaussianEmission,
-    PoissonEmission,
-    dirichlet_mode,
-    keep_unvisited,
-)
-from ._core.gaussian import COVARIANCE_TYPES
+from ._core.estimator import em_constraints, warn_about_run
+from ._core.families import DEFAULT_FAMILY, FAMILIES
+from ._core.families.base import Statistics, dirichlet_mode, keep_unvisited
 from ._core.threads import single_threaded_blas
 from ._hmm.forward_backward import ForwardBackward
 from ._hmm.sequences import make_sequences
 
-EMISSIONS = ("gaussian", "categorical", "poisson")
 CHAIN_PARAMETERS = ("startprob", "transmat")
-EMISSION_PARAMETERS = {
-    "gaussian": GaussianEmission.names,
-    "categorical": CategoricalEmission.names,
-    "poisson": PoissonEmission.names,
-}
 
 
 class HMMParams(NamedTuple):
-    """Parameters of an HMM; Gaussian means are relative to the data's shift."""
+    """Parameters of an HMM: the chain's, and the emission family's (a dict)."""
 
     startprob: np.ndarray
     transmat: np.ndarray
     emission: dict
 
 
-class HMMStats(NamedTuple):
-    """Additive E-step statistics: sums over sequences."""
+@dataclasses.dataclass
+class HMMStats(Statistics):
+    """Additive E-step statistics: expected start and transition counts, emission statistics."""
 
     start: np.ndarray
     transitions: np.ndarray
-    emission: object
+    emission: Statistics
 
 
 class HMMData(NamedTuple):
     """Everything the E-step needs about the training data, prepared once."""
 
-    X: np.ndarray
-    emission: dict
+    emission: object
     forward_backward: ForwardBackward
 
 
 class HiddenMarkovModel:
-    """The EM model of an HMM (pure functions of data and parameters)."""
+    """The EM model of an HMM: a Markov chain + an emission family (pure functions)."""
 
-    def __init__(self, n_components, emission, *, startprob_prior=1.0, transmat_prior=1.0,
+    def __init__(self, n_components, family, *, startprob_prior=1.0, transmat_prior=1.0,
                  fixed=frozenset(), init_params="kmeans", inits=None):
         self.n_components = n_components
-        self.emission = emission
+        self.family = family
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
         self.fixed = frozenset(fixed)
@@ -85,48 +75,43 @@ class HiddenMarkovModel:
         return HMMParams(startprob, transmat, self._initial_emission(data, random_state))
 
     def _initial_emission(self, data, random_state):
-        names = self.emission.names
-        inits = self.inits
-        if all(name in inits for name in names):
-            return self._complete_emission({name: inits[name] for name in names})
-        if isinstance(self.emission, CategoricalEmission):
-            params = self.emission.initial_random(random_state, self.n_components)
-        else:
-            resp = self._initial_responsibilities(data.X, random_state)
-            params = self.emission.initial_from_responsibilities(data.emission, resp)
-        params.update({name: inits[name] for name in names if name in inits})
-        return self._complete_emission(params)
-
-    def _complete_emission(self, params):
-        if isinstance(self.emission, GaussianEmission):
-            return self.emission.with_covariances(params["means"], params["covariances"])
-        return params
+        family = self.family
+        given = {name: self.inits[name] for name in family.parameter_names
+                 if name in self.inits}
+        if len(given) < len(family.parameter_names):
+            resp = None
+            if family.needs_responsibilities:
+                rows = family.complete_rows(data.emission)
+                resp = self._initial_responsibilities(rows.X, random_state)
+            else:
+                resp = np.empty((self.n_components, 0))
+            given = {**family.initialize(data.emission, resp, random_state), **given}
+        return family.assemble(given)
 
     def _initial_responsibilities(self, X, random_state):
         n, K = X.shape[0], self.n_components
         if self.init_params == "random":
-            labels = np.arange(n) % K
-            labels[random_state.choice(n, size=K, replace=False)] = np.arange(K)
+            # The first draw is not used; it is kept so that seeded fits give
+            # the results they gave before.
+            random_state.choice(n, size=K, replace=False)
             centers = X[random_state.choice(n, size=K, replace=False)]
             labels = np.argmin(((X[:, None, :] - centers[None]) ** 2).sum(axis=2), axis=1)
         else:
             labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
-        resp = np.zeros((n, K))
-        resp[np.arange(n), labels] = 1.0
+        resp = np.zeros((K, n))
+        resp[labels, np.arange(n)] = 1.0
         return resp
 
     # -- EM steps ------------------------------------------------------------------
     def e_step(self, data, params):
         fb = data.forward_backward
         with single_threaded_blas():
-            log_B = self.emission.log_likelihood(data.emission, params.emission)
+            evaluator = self.family.evaluator(data.emission, params.emission)
+            log_B = evaluator.log_likelihood()
             log_likelihood, gamma, xi = fb.posteriors(log_B, params.startprob,
                                                       params.transmat)
-            stats = HMMStats(
-                gamma[fb.sequences.first_rows].sum(axis=0),
-                xi,
-                self.emission.statistics(data.emission, gamma),
-            )
+            stats = HMMStats(gamma[fb.sequences.first_rows].sum(axis=0), xi,
+                             evaluator.statistics(gamma.T))
         return log_likelihood.sum() / fb.sequences.n_samples, stats
 
     def m_step(self, stats, params):
@@ -137,7 +122,7 @@ class HiddenMarkovModel:
             estimate = dirichlet_mode(stats.transitions, self.transmat_prior, axis=1)
             # A state never left (or never visited) keeps its row.
             transmat = keep_unvisited(estimate, transmat, np.isfinite(estimate).all(axis=1))
-        emission = self.emission.m_step(stats.emission, params.emission, self.fixed)
+        emission = self.family.m_step(stats.emission, params.emission, self.fixed)
         return HMMParams(startprob, transmat, emission)
 
 
@@ -313,7 +298,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self,
         n_components=1,
         *,
-        emission="gaussian",
+        emission=DEFAULT_FAMILY,
         covariance_type="diag",
         n_symbols=None,
         startprob_init=None,
@@ -362,22 +347,33 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
+    _parameter_constraints = em_constraints(
+        emission=[StrOptions(set(FAMILIES))],
+        n_symbols=[Interval(Integral, 1, None, closed="left"), None],
+        startprob_init=["array-like", None],
+        transmat_init=["array-like", None],
+        means_init=["array-like", None],
+        covariances_init=["array-like", None],
+        emissionprob_init=["array-like", None],
+        rates_init=["array-like", None],
+        startprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
+        transmat_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
+        emissionprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
+        fixed_params=["array-like", set, frozenset, tuple, list],
+        algorithm=[StrOptions({"viterbi", "map"})],
+        init_params=[StrOptions({"kmeans", "random"})],
+    )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        family = FAMILIES.get(self.emission)
+        tags.input_tags.allow_nan = bool(family is not None and family.allow_nan)
+        return tags
+
     # -- validation ------------------------------------------------------------------
     def _check_hyperparameters(self):
-        v.check_integer("n_components", self.n_components, minimum=1)
-        v.check_option("emission", self.emission, EMISSIONS)
-        v.check_option("covariance_type", self.covariance_type, COVARIANCE_TYPES)
-        v.check_integer("n_symbols", self.n_symbols, minimum=1, allow_none=True)
-        v.check_real("reg_covar", self.reg_covar, minimum=0)
-        v.check_option("algorithm", self.algorithm, ("viterbi", "map"))
-        v.check_option("init_params", self.init_params, ("kmeans", "random"))
-        v.check_integer("max_iter", self.max_iter, minimum=0)
-        v.check_real("tol", self.tol, minimum=0)
-        v.check_integer("n_init", self.n_init, minimum=1)
-        v.check_n_jobs(self.n_jobs)
-        v.check_verbose(self.verbose)
-        v.check_integer("verbose_interval", self.verbose_interval, minimum=1)
-        allowed = set(CHAIN_PARAMETERS) | set(EMISSION_PARAMETERS[self.emission])
+        self._validate_params()
+        allowed = set(CHAIN_PARAMETERS) | set(FAMILIES[self.emission].parameter_names)
         if isinstance(self.fixed_params, str):
             raise TypeError("fixed_params must be a collection of names, e.g. ('startprob',).")
         unknown = set(self.fixed_params) - allowed
@@ -387,39 +383,21 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                 f"{sorted(allowed)}; got unknown {sorted(unknown)}."
             )
 
-    def _check_X(self, X, reset):
-        if self.emission == "gaussian":
-            return validate_data(self, X, reset=reset, dtype=np.float64,
-                                 ensure_min_samples=1)
-        X = validate_data(self, X, reset=reset, dtype=np.float64)
-        if np.any(X != np.round(X)):
-            raise ValueError(f"X must hold integers for emission={self.emission!r}.")
-        if np.any(X < 0):
-            what = "symbols" if self.emission == "categorical" else "counts"
-            raise ValueError(f"X must hold non-negative {what} for emission={self.emission!r}.")
-        if self.emission == "categorical":
-            if X.shape[1] != 1:
-                raise ValueError(
-                    "X must have a single column of symbols for emission='categorical', "
-                    f"got {X.shape[1]} columns."
-                )
-            limit = self.n_symbols_ if hasattr(self, "n_symbols_") and not reset else self.n_symbols
-            if limit is not None and X.max() >= limit:
-                raise ValueError(
-                    f"X holds symbol {int(X.max())} but n_symbols = {limit}: symbols must "
-                    f"lie in 0 .. n_symbols - 1."
-                )
-        return X
+    def _family(self):
+        """The emission family, built from this estimator's parameters."""
+        return FAMILIES[self.emission].from_options(self.get_params(deep=False),
+                                                    pooled_start=True)
 
-    def _emission_family(self, n_symbols=None, emissionprob_prior=1.0):
-        if self.emission == "gaussian":
-            return GaussianEmission(self.covariance_type, self.reg_covar)
-        if self.emission == "categorical":
-            return CategoricalEmission(n_symbols, emissionprob_prior)
-        return PoissonEmission()
+    def _fitted_family(self):
+        return self._family().fitted(self)
 
-    def _starting_values(self, emission, n_features, shift):
-        """User-given starting values, validated, in the model's coordinates."""
+    def _check_X(self, X, reset, family):
+        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=1,
+                          ensure_all_finite="allow-nan" if family.allow_nan else True)
+        return family.check_X(X)
+
+    def _starting_values(self, family, n_features):
+        """User-given starting values, validated, as copies."""
         K = self.n_components
         inits = {}
         if self.startprob_init is not None:
@@ -428,45 +406,17 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         if self.transmat_init is not None:
             inits["transmat"] = v.check_probabilities("transmat_init", self.transmat_init,
                                                       (K, K))
-        if self.emission == "gaussian":
-            if self.means_init is not None:
-                inits["means"] = v.check_array_init("means_init", self.means_init,
-                                                    (K, n_features)) - shift
-            if self.covariances_init is not None:
-                shape = emission.family.shape(K, n_features)
-                covariances = v.check_array_init("covariances_init", self.covariances_init,
-                                                 shape)
-                try:
-                    emission.family.precisions_cholesky(covariances)
-                except ValueError:
-                    raise ValueError("covariances_init must be positive definite.") from None
-                inits["covariances"] = covariances
-        elif self.emission == "categorical":
-            if self.emissionprob_init is not None:
-                inits["emissionprob"] = v.check_probabilities(
-                    "emissionprob_init", self.emissionprob_init, (K, emission.n_symbols))
-        elif self.rates_init is not None:
-            rates = v.check_array_init("rates_init", self.rates_init, (K, n_features))
-            if np.any(rates <= 0):
-                raise ValueError("rates_init must be positive.")
-            inits["rates"] = rates
+        for name, argument in family.init_arguments.items():
+            value = getattr(self, argument)
+            if value is not None:
+                inits[name] = family.check_init(name, value, K, n_features)
         return inits
 
-    def _priors(self, n_symbols):
-        """Dirichlet concentrations as float arrays (scalars broadcast), validated."""
+    def _chain_priors(self):
+        """Dirichlet concentrations of the chain as float arrays (scalars broadcast)."""
         K = self.n_components
-        shapes = {"startprob_prior": (K,), "transmat_prior": (K, K)}
-        if self.emission == "categorical":
-            shapes["emissionprob_prior"] = (K, n_symbols)
-        priors = {}
-        for name, shape in shapes.items():
-            array = np.asarray(getattr(self, name), dtype=np.float64)
-            if array.ndim and array.shape != shape:
-                raise ValueError(f"{name} must be a scalar or have shape {shape}.")
-            if not np.all(np.isfinite(array)) or np.any(array <= 0):
-                raise ValueError(f"{name} must be positive.")
-            priors[name] = array
-        return priors
+        return {name: v.check_concentration(name, getattr(self, name), shape)
+                for name, shape in (("startprob_prior", (K,)), ("transmat_prior", (K, K)))}
 
     # -- fitting ---------------------------------------------------------------------
     def fit(self, X, y=None, *, lengths=None, sequence_ids=None):
@@ -475,7 +425,9 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows of all sequences.
+            Rows of all sequences.  With Gaussian emissions, NaN marks missing
+            entries: they are integrated out of the emission densities (a row
+            with nothing observed carries no evidence).
         y : Ignored
             Not used, present for API consistency.
         lengths : array-like of int, default=None
@@ -490,54 +442,41 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self : HMMEM
         """
         self._check_hyperparameters()
-        X = self._check_X(X, reset=True)
+        family = self._family()
+        X = self._check_X(X, reset=True, family=family)
         _reject_positional_lengths(y, X)
+        random_state = v.check_random_state("random_state", self.random_state)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
-        if X.shape[0] < self.n_components and self.emission != "categorical":
+        family = family.configure(X)
+        if X.shape[0] < self.n_components and family.needs_responsibilities:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {X.shape[0]}"
             )
-        n_symbols = None
-        if self.emission == "categorical":
-            n_symbols = self.n_symbols or int(X.max()) + 1
-        priors = self._priors(n_symbols)
-        emission = self._emission_family(n_symbols, priors.get("emissionprob_prior", 1.0))
-        emission_data = emission.prepare(X)
-        shift = emission_data["centered"].shift if self.emission == "gaussian" else 0.0
+        priors = self._chain_priors()
         model = HiddenMarkovModel(
-            self.n_components, emission, startprob_prior=priors["startprob_prior"],
+            self.n_components, family, startprob_prior=priors["startprob_prior"],
             transmat_prior=priors["transmat_prior"], fixed=self.fixed_params,
             init_params=self.init_params,
-            inits=self._starting_values(emission, X.shape[1], shift),
+            inits=self._starting_values(family, X.shape[1]),
         )
-        data = HMMData(X, emission_data, ForwardBackward(sequences))
+        data = HMMData(family.prepare(X, n_components=self.n_components, cache=True),
+                       ForwardBackward(sequences))
         run = fit_restarts(
-            model, data, n_init=self.n_init, random_state=self.random_state,
+            model, data, n_init=self.n_init, random_state=random_state,
             n_jobs=self.n_jobs, tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
             verbose_interval=self.verbose_interval,
         )
-        if not run.converged and self.max_iter > 0:
-            warnings.warn(
-                "Baum-Welch did not converge in max_iter iterations for the best "
-                "initialization. Increase max_iter or tol, or try other starting values.",
-                ConvergenceWarning,
-            )
-        self._set_fitted(run, shift, n_symbols)
+        warn_about_run(run, self.max_iter, what="Baum-Welch")
+        self._set_fitted(run, family)
         return self
 
-    def _set_fitted(self, run, shift, n_symbols):
+    def _set_fitted(self, run, family):
         params = run.params
         self.startprob_ = params.startprob
         self.transmat_ = params.transmat
-        if self.emission == "gaussian":
-            self.means_ = params.emission["means"] + shift
-            self.covariances_ = params.emission["covariances"]
-        elif self.emission == "categorical":
-            self.emissionprob_ = params.emission["emissionprob"]
-            self.n_symbols_ = n_symbols
-        else:
-            self.rates_ = params.emission["rates"]
+        for name, value in family.attributes(params.emission).items():
+            setattr(self, name, value)
         self.converged_ = run.converged
         self.n_iter_ = run.n_iter
         self.lower_bound_ = run.lower_bound
@@ -563,15 +502,14 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     def _fitted_model(self, X, lengths, sequence_ids, y=None):
         """Sequences, their plan and the emission log-likelihoods of validated ``X``."""
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        family = self._fitted_family()
+        X = self._check_X(X, reset=False, family=family)
         _reject_positional_lengths(y, X)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
-        emission = self._emission_family(getattr(self, "n_symbols_", None))
-        shift = self.means_.mean(axis=0) if self.emission == "gaussian" else None
-        params = self._emission_params(emission, shift)
-        data = emission.prepare(X, shift)
+        params = family.params_from(self)
+        data = family.prepare(X, n_components=self.n_components, shift=family.center(params))
         with single_threaded_blas():
-            log_B = emission.log_likelihood(data, params)
+            log_B = family.evaluator(data, params).log_likelihood()
         return sequences, ForwardBackward(sequences), log_B
 
     def _posteriors(self, X, lengths, sequence_ids):
@@ -713,7 +651,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         v.check_integer("n_samples", n_samples, minimum=1)
-        rng = check_random_state(random_state)
+        rng = v.check_random_state("random_state", random_state)
         states = np.empty(n_samples, dtype=np.intp)
         cumulative_start = np.cumsum(self.startprob_)
         cumulative = np.cumsum(self.transmat_, axis=1)
@@ -723,17 +661,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         for t in range(1, n_samples):
             states[t] = min(np.searchsorted(cumulative[states[t - 1]], uniforms[t],
                                             side="right"), K - 1)
-        emission = self._emission_family(getattr(self, "n_symbols_", None))
-        return emission.sample(rng, self._emission_params(emission), states), states
-
-    def _emission_params(self, emission, shift=None):
-        """Fitted emission parameters as the family takes them (means minus ``shift``)."""
-        if self.emission == "gaussian":
-            return emission.with_covariances(self.means_ - (0.0 if shift is None else shift),
-                                             self.covariances_)
-        if self.emission == "categorical":
-            return {"emissionprob": self.emissionprob_}
-        return {"rates": self.rates_}
+        family = self._fitted_family()
+        return family.sample(rng, family.params_from(self), states), states
 
     # -- model selection ---------------------------------------------------------------
     def _n_parameters(self):
@@ -741,8 +670,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         fixed = set(self.fixed_params)
         count = 0 if "startprob" in fixed else K - 1
         count += 0 if "transmat" in fixed else K * (K - 1)
-        emission = self._emission_family(getattr(self, "n_symbols_", None))
-        return count + emission.n_parameters(K, self.n_features_in_, fixed)
+        return count + self._fitted_family().n_parameters(K, self.n_features_in_, fixed)
 
     def bic(self, X, *, lengths=None, sequence_ids=None):
         """Bayesian information criterion (lower is better).

@@ -1,19 +1,22 @@
 """Missing-value imputation by EM under a Gaussian or a Gaussian mixture: :class:`EMImputer`."""
 
+import contextlib
 import math
 import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import MissingIndicator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
-from ._core.gaussian import COVARIANCE_TYPES
+from ._core.em import fit_restarts
+from ._core.estimator import COVARIANCE_TYPES, warn_about_run
+from ._core.families import GaussianFamily
 from ._core.init import INIT_METHODS
-from .mixture import GaussianMixtureEM
+from ._core.mixture_model import MixtureModel
+from ._core.threads import single_threaded_blas
 
 # A bootstrap resample that leaves a feature without any observed value is
 # drawn again (conditioning the bootstrap on every feature being estimable).
@@ -302,28 +305,40 @@ class EMImputer(TransformerMixin, BaseEstimator):
         # A feature with a single value keeps its units (as in StandardScaler).
         self._scale = np.where(spread > 0, spread, 1.0)
 
-        rng = check_random_state(self.random_state)
+        rng = v.check_random_state("random_state", self.random_state)
         bootstrap_seed, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
         weights = self._bootstrap_weights(observed, bootstrap_seed)
-        mixture = GaussianMixtureEM(
-            self.n_components,
-            covariance_type=self.covariance_type,
-            tol=self.tol * _observed_per_row(observed, weights),
-            reg_covar=self.reg_covar,
-            max_iter=self.max_iter,
-            n_init=self.n_init,
-            init_params=self.init_params,
-            random_state=em_seed,
-            verbose=self.verbose,
-            n_jobs=self.n_jobs,
-        )
-        self._mixture = mixture.fit(self._standardized(X, missing), sample_weight=weights)
-        self._set_fitted(observed, weights, X.dtype)
+        n_used = X.shape[0] if weights is None else int(np.count_nonzero(weights))
+        if n_used < self.n_components:
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = "
+                             f"{self.n_components}, n_samples = {n_used}")
+        family = self._family()
+        data = family.prepare(self._standardized(X, missing), weights, self.n_components)
+        with _blas_for(data):
+            run = fit_restarts(
+                MixtureModel(self.n_components, family, self.init_params), data,
+                n_init=self.n_init, random_state=em_seed, n_jobs=self.n_jobs,
+                tol=self.tol * _observed_per_row(observed, weights), max_iter=self.max_iter,
+                verbose=self.verbose)
+        warn_about_run(run, self.max_iter)
+        self._params = run.params
+        self._set_fitted(run, observed, weights, X.dtype)
         self.indicator_ = (
             MissingIndicator(missing_values=self.missing_values, error_on_new=False).fit(X)
             if self.add_indicator else None
         )
         return self
+
+    def _family(self):
+        return GaussianFamily(self.covariance_type, self.reg_covar)
+
+    def _model_and_data(self, Z):
+        """The fitted mixture and standardized rows ``Z`` prepared for inference."""
+        family = self._family()
+        params = self._params
+        data = family.prepare(Z, n_components=self.n_components,
+                              shift=family.center(params.components, params.weights))
+        return MixtureModel(self.n_components, family), data
 
     def _bootstrap_weights(self, observed, seed):
         """Bootstrap counts of the rows with ``sample_posterior``, else None."""
@@ -340,20 +355,20 @@ class EMImputer(TransformerMixin, BaseEstimator):
             "too few observed values for sample_posterior=True."
         )
 
-    def _set_fitted(self, observed, weights, dtype):
-        mixture, scale = self._mixture, self._scale
-        self.weights_ = mixture.weights_
-        self.means_ = (mixture.means_ * scale + self._center).astype(dtype)
+    def _set_fitted(self, run, observed, weights, dtype):
+        params, scale = run.params, self._scale
+        self.weights_ = params.weights
+        self.means_ = (params.components["means"] * scale + self._center).astype(dtype)
         self.covariances_ = _covariances_in_units(
-            mixture.covariances_, scale, self.covariance_type
+            params.components["covariances"], scale, self.covariance_type
         ).astype(dtype)
-        self.n_iter_ = mixture.n_iter_
-        self.converged_ = mixture.converged_
+        self.n_iter_ = run.n_iter
+        self.converged_ = run.converged
         # The density of X is that of the standardized data divided by the
         # scales of the observed features (the Jacobian of the standardization).
         log_jacobian = float(np.average(observed @ np.log(scale), weights=weights))
-        self.lower_bound_ = mixture.lower_bound_ - log_jacobian
-        self.lower_bounds_ = [bound - log_jacobian for bound in mixture.lower_bounds_]
+        self.lower_bound_ = run.lower_bound - log_jacobian
+        self.lower_bounds_ = [bound - log_jacobian for bound in run.lower_bounds]
 
     # -- imputation --------------------------------------------------------------
     def transform(self, X):
@@ -378,7 +393,9 @@ class EMImputer(TransformerMixin, BaseEstimator):
         columns = self._model_features
         if missing[:, columns].any():
             rng = np.random.RandomState(self._draw_seed) if self.sample_posterior else None
-            Z = self._mixture._impute(self._standardized(X, missing), rng)
+            model, data = self._model_and_data(self._standardized(X, missing))
+            with _blas_for(data):
+                Z = model.impute(data, self._params, rng)
             low, high = (bound[columns] for bound in self._bounds())
             imputed = np.clip(Z * self._scale + self._center, low, high)
             block = out[:, columns]
@@ -413,7 +430,10 @@ class EMImputer(TransformerMixin, BaseEstimator):
         X, missing = self._validate(X, reset=False)
         observed = ~missing[:, self._model_features]
         log_jacobian = float(np.mean(observed @ np.log(self._scale)))
-        return self._mixture.score(self._standardized(X, missing)) - log_jacobian
+        model, data = self._model_and_data(self._standardized(X, missing))
+        with _blas_for(data):
+            log_prob = model.score_samples(data, self._params)
+        return float(log_prob.mean()) - log_jacobian
 
     def bic(self, X):
         """Bayesian information criterion of the model on ``X`` (lower is better).
@@ -429,7 +449,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
         bic : float
         """
         n_samples = len(X)
-        return criteria.bic(self.score(X) * n_samples, self._mixture._n_parameters(),
+        return criteria.bic(self.score(X) * n_samples, self._n_parameters(),
                             n_samples)
 
     def aic(self, X):
@@ -443,7 +463,11 @@ class EMImputer(TransformerMixin, BaseEstimator):
         -------
         aic : float
         """
-        return criteria.aic(self.score(X) * len(X), self._mixture._n_parameters())
+        return criteria.aic(self.score(X) * len(X), self._n_parameters())
+
+    def _n_parameters(self):
+        return MixtureModel(self.n_components, self._family()).n_parameters(
+            len(self._model_features))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.
@@ -464,6 +488,11 @@ class EMImputer(TransformerMixin, BaseEstimator):
         if self.indicator_ is not None:
             out = np.concatenate([out, self.indicator_.get_feature_names_out(names)])
         return np.asarray(out, dtype=object)
+
+
+def _blas_for(data):
+    """One BLAS thread for the small kernels of the missing-data E-step."""
+    return single_threaded_blas() if hasattr(data, "blocks") else contextlib.nullcontext()
 
 
 def _observed_per_row(observed, weights):

@@ -1,219 +1,21 @@
 """Gaussian mixture models fitted by EM: :class:`GaussianMixtureEM`."""
 
 import contextlib
-import warnings
-from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._core.em import fit_restarts, run_em
-from ._core.gaussian import (
-    EMPTY_COMPONENT_GUARD,
-    COVARIANCE_TYPES,
-    CenteredData,
-    GaussianStatistics,
-    covariance_type,
-)
-from ._core.init import INIT_METHODS, initial_responsibilities
-from ._core.logsumexp import exp_normalize, logsumexp
-from ._core.missing import (
-    ConditionalGaussians,
-    ExpectedMoments,
-    IncompleteData,
-)
-from ._core.threads import single_threaded_blas
 from ._core import criteria
 from ._core import validation as v
-
-
-class MixtureParams(NamedTuple):
-    """Parameters of a Gaussian mixture (means relative to the data's shift)."""
-
-    weights: np.ndarray
-    means: np.ndarray
-    covariances: np.ndarray
-    precisions_cholesky: np.ndarray
-
-    def shifted(self, offset):
-        """The same mixture with ``offset`` added to every mean."""
-        return self._replace(means=self.means + offset)
-
-
-class GaussianMixtureModel:
-    """The EM model of a Gaussian mixture (pure functions of data and params).
-
-    ``data`` is a :class:`~emlearn._core.gaussian.CenteredData`.  Starting
-    values given by the user (``weights_init``, ``means_init`` relative to the
-    shift, ``precisions_init``) override the ones computed from the initial
-    responsibilities.
-    """
-
-    def __init__(self, n_components, family, reg_covar=0.0, init_params="kmeans",
-                 weights_init=None, means_init=None, precisions_init=None):
-        self.n_components = n_components
-        self.family = family
-        self.reg_covar = reg_covar
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-
-    def initialize(self, data, random_state):
-        given = (self.weights_init, self.means_init, self.precisions_init)
-        if any(value is None for value in given):
-            resp = initial_responsibilities(
-                data.X, self.n_components, self.init_params, random_state,
-                data.sample_weight,
-            )
-            params = self.m_step(self.statistics(data, resp.T), None)
-        else:
-            params = MixtureParams(None, None, None, None)
-        if self.weights_init is not None:
-            params = params._replace(weights=self.weights_init)
-        if self.means_init is not None:
-            params = params._replace(means=self.means_init)
-        if self.precisions_init is not None:
-            chol = self.family.precisions_cholesky_from_precisions(self.precisions_init)
-            params = params._replace(
-                precisions_cholesky=chol,
-                covariances=self.family.covariances_from_precisions_cholesky(chol),
-            )
-        return params
-
-    def statistics(self, data, resp):
-        """Sufficient statistics for given responsibilities ``resp`` (K, n)."""
-        stats = GaussianStatistics.zeros(
-            self.n_components, self.family.n_statistics(data.n_features)
-        )
-        for start, stop, T in data.chunks(self.family):
-            r = resp[:, start:stop]
-            w = data.weights(start, stop)
-            stats.add(r if w is None else r * w, T)
-        return stats
-
-    def weighted_log_prob_chunks(self, data, params):
-        """Yield ``(start, stop, T, log(w_k) + log N(x | k))`` per chunk, (K, n)."""
-        theta, const = self.family.natural_parameters(
-            params.means, params.precisions_cholesky
-        )
-        with np.errstate(divide="ignore"):
-            const = const + np.log(params.weights)
-        for start, stop, T in data.chunks(self.family):
-            log_prob = theta @ T
-            log_prob += const[:, None]
-            yield start, stop, T, log_prob
-
-    def weighted_log_prob(self, data, params):
-        """``log(w_k) + log N(x | k)`` of every row, shape (n_components, n_samples)."""
-        out = np.empty((self.n_components, data.n_samples))
-        for start, stop, _, log_prob in self.weighted_log_prob_chunks(data, params):
-            out[:, start:stop] = log_prob
-        return out
-
-    def e_step(self, data, params):
-        stats = GaussianStatistics.zeros(
-            self.n_components, self.family.n_statistics(data.n_features)
-        )
-        log_likelihood = 0.0
-        for start, stop, T, log_prob in self.weighted_log_prob_chunks(data, params):
-            resp, log_norm = exp_normalize(log_prob, axis=0, out=log_prob)
-            w = data.weights(start, stop)
-            if w is None:
-                log_likelihood += log_norm.sum()
-            else:
-                log_likelihood += log_norm @ w
-                resp *= w
-            stats.add(resp, T)
-        return log_likelihood / data.total_weight, stats
-
-    def m_step(self, stats, params):
-        nk = stats.nk + EMPTY_COMPONENT_GUARD
-        means, covariances = self.family.estimate(stats.nk, stats.moments, self.reg_covar)
-        return MixtureParams(
-            nk / nk.sum(),
-            means,
-            covariances,
-            self.family.precisions_cholesky(covariances),
-        )
-
-
-class IncompleteGaussianMixtureModel(GaussianMixtureModel):
-    """The EM model of a Gaussian mixture on rows with missing entries.
-
-    ``data`` is a :class:`~emlearn._core.missing.IncompleteData`.  Densities
-    are those of each row's observed coordinates; the M-step is the complete
-    data one, fed with expected statistics (:mod:`emlearn._core.missing`).
-    """
-
-    def initialize(self, data, random_state):
-        # The usual start, on the data with missing entries set to the
-        # observed column means: it needs no complete row.
-        return super().initialize(data.mean_imputed(), random_state)
-
-    def _gaussians(self, params):
-        return ConditionalGaussians(
-            self.family, params.means, params.covariances, params.precisions_cholesky
-        )
-
-    def _conditionals(self, data, params, gaussians):
-        """Yield ``(block, conditionals)``, log-densities including ``log(w_k)``."""
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(params.weights)
-        for block in data.blocks:
-            conditionals = gaussians.condition(data, block)
-            conditionals.log_prob[...] += log_weights[:, None]
-            yield block, conditionals
-
-    def weighted_log_prob(self, data, params):
-        out = np.empty((self.n_components, data.n_samples))
-        with single_threaded_blas():
-            for block, conditionals in self._conditionals(data, params, self._gaussians(params)):
-                out[:, data.order[block.start:block.stop]] = conditionals.log_prob
-        return out
-
-    def e_step(self, data, params):
-        gaussians = self._gaussians(params)
-        moments = ExpectedMoments(self.n_components, data.n_features)
-        log_likelihood = 0.0
-        for block, conditionals in self._conditionals(data, params, gaussians):
-            log_prob = conditionals.log_prob
-            resp, log_norm = exp_normalize(log_prob, axis=0, out=log_prob)
-            w = data.weights(block)
-            if w is None:
-                log_likelihood += log_norm.sum()
-            else:
-                log_likelihood += log_norm @ w
-                resp *= w
-            moments.add(block, conditionals, resp)
-        statistics = moments.statistics(self.family, gaussians.covariances)
-        return log_likelihood / data.total_weight, statistics
-
-    def impute(self, data, params, random_state=None):
-        """The rows of ``data`` with missing entries filled in (original order).
-
-        Without ``random_state``, each missing entry gets its posterior mean
-        (the responsibility-weighted conditional means of the components);
-        with one, a draw from its posterior: a component from the
-        responsibilities, then the values from its conditional Gaussian.
-        Returned in the coordinates of ``data.X`` (``shift`` added back).
-        """
-        gaussians = self._gaussians(params)
-        out = np.empty((data.n_samples, data.n_features))
-        with single_threaded_blas():
-            for block, conditionals in self._conditionals(data, params, gaussians):
-                resp, _ = exp_normalize(conditionals.log_prob, axis=0,
-                                        out=conditionals.log_prob)
-                if random_state is None:
-                    rows = np.einsum("kn,knd->nd", resp, conditionals.completed)
-                else:
-                    rows = gaussians.draw(data, block, conditionals, resp, random_state)
-                out[data.order[block.start:block.stop]] = rows
-        return out + data.shift
-
+from ._core.em import fit_restarts, run_em
+from ._core.estimator import em_constraints, warn_about_run
+from ._core.families import GaussianFamily
+from ._core.init import INIT_METHODS
+from ._core.logsumexp import logsumexp
+from ._core.mixture_model import MixtureModel, MixtureParams
+from ._core.threads import single_threaded_blas
+from sklearn.utils._param_validation import StrOptions
 
 class GaussianMixtureEM(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by EM, with parallel restarts.
@@ -379,41 +181,37 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
 
+    _parameter_constraints = em_constraints(
+        init_params=[StrOptions(set(INIT_METHODS))],
+        weights_init=["array-like", None],
+        means_init=["array-like", None],
+        precisions_init=["array-like", None],
+        warm_start=["boolean"],
+    )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
 
-    # -- validation --------------------------------------------------------------
-    def _check_hyperparameters(self):
-        v.check_integer("n_components", self.n_components, minimum=1)
-        v.check_option("covariance_type", self.covariance_type, COVARIANCE_TYPES)
-        v.check_real("tol", self.tol, minimum=0)
-        v.check_real("reg_covar", self.reg_covar, minimum=0)
-        v.check_integer("max_iter", self.max_iter, minimum=0)
-        v.check_integer("n_init", self.n_init, minimum=1)
-        v.check_option("init_params", self.init_params, INIT_METHODS)
-        v.check_bool("warm_start", self.warm_start)
-        v.check_verbose(self.verbose)
-        v.check_integer("verbose_interval", self.verbose_interval, minimum=1)
-        v.check_n_jobs(self.n_jobs)
+    def _family(self):
+        return GaussianFamily(self.covariance_type, self.reg_covar)
 
-    def _model(self, data):
-        """The EM model, with user starting values moved to centered coordinates."""
-        family = covariance_type(self.covariance_type)
-        k, d = self.n_components, data.n_features
-        weights = means = precisions = None
+    def _model(self, family, n_features):
+        """The EM model, with the user's starting values validated (as copies)."""
+        k = self.n_components
+        inits, components = {}, {}
         if self.weights_init is not None:
-            weights = v.check_probabilities("weights_init", self.weights_init, (k,))
-        if self.means_init is not None:
-            means = v.check_array_init("means_init", self.means_init, (k, d)) - data.shift
+            inits["weights"] = v.check_probabilities("weights_init", self.weights_init, (k,))
         if self.precisions_init is not None:
-            precisions = family.check_precisions(self.precisions_init, k, d, "precisions_init")
-        model = (
-            IncompleteGaussianMixtureModel if isinstance(data, IncompleteData)
-            else GaussianMixtureModel
-        )
-        return model(k, family, self.reg_covar, self.init_params, weights, means, precisions)
+            precisions = family.check_init("precisions", self.precisions_init, k, n_features)
+            components = family.params_from_precisions(None, precisions)
+            del components["means"]
+        if self.means_init is not None:
+            components["means"] = family.check_init("means", self.means_init, k, n_features)
+        if components:
+            inits["components"] = components
+        return MixtureModel(k, family, self.init_params, inits)
 
     # -- fitting -----------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -458,11 +256,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         """
         model, data, params = self._fit(X, sample_weight)
         # A final E-step so that fit_predict(X) == fit(X).predict(X) always.
-        return self._log_resp_argmax(model, data, params)
+        with _blas_for(data):
+            return np.argmax(model.predict_proba(data, params), axis=1)
 
     def _fit(self, X, sample_weight):
         """Validate, run EM, set the fitted attributes; return the model, data and params."""
-        self._check_hyperparameters()
+        self._validate_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                           ensure_all_finite="allow-nan")
         sample_weight = v.check_sample_weight(sample_weight, X.shape[0])
@@ -473,95 +272,78 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
                 f"{self.n_components}, n_samples = {n_used}"
                 + ("" if sample_weight is None else " (rows with non-zero weight)")
             )
-        data = _training_data(X, sample_weight, self.n_components)
-        model = self._model(data)
-        with _blas_threads(data):
-            run = self._run_em(model, data)
-        if not run.converged and self.max_iter > 0:
-            warnings.warn(
-                "EM did not converge in max_iter iterations for the best "
-                "initialization. Increase max_iter or tol, or try other "
-                "starting values.",
-                ConvergenceWarning,
-            )
-        self._set_fitted(run, data, X.dtype)
+        random_state = v.check_random_state("random_state", self.random_state)
+        family = self._family()
+        family.check_X(X)
+        _check_observed_columns(X, sample_weight)
+        data = family.prepare(X, sample_weight, self.n_components)
+        model = self._model(family, X.shape[1])
+        with _blas_for(data):
+            run = self._run_em(model, data, random_state)
+        warn_about_run(run, self.max_iter)
+        self._set_fitted(run, family, X.dtype)
         return model, data, run.params
 
-    def _run_em(self, model, data):
+    def _run_em(self, model, data, random_state):
         options = dict(
             tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
             verbose_interval=self.verbose_interval,
         )
         if self.warm_start and hasattr(self, "converged_"):
             return run_em(
-                model, data, self._current_params(data),
+                model, data, self._warm_start_params(data),
                 previous_lower_bound=self.lower_bound_, **options,
             )
         return fit_restarts(
-            model, data, n_init=self.n_init, random_state=self.random_state,
+            model, data, n_init=self.n_init, random_state=random_state,
             n_jobs=self.n_jobs, **options,
         )
 
-    def _current_params(self, data):
-        """Fitted parameters in the centered coordinates of ``data`` (warm start)."""
+    def _warm_start_params(self, data):
+        """Fitted parameters to continue from, after checking nothing structural changed."""
         if self.means_.shape[1] != data.n_features:
             raise ValueError(
                 f"X has {data.n_features} features, but the warm-started model "
                 f"was fitted with {self.means_.shape[1]}."
             )
-        return self._fitted_params(data.shift)
+        fitted = self._fitted_structure
+        for name in ("n_components", "covariance_type"):
+            if getattr(self, name) != fitted[name]:
+                raise ValueError(
+                    f"warm_start=True cannot continue after {name} changed (fitted with "
+                    f"{fitted[name]!r}, now {getattr(self, name)!r}); refit with "
+                    "warm_start=False.")
+        return self._fitted_params()
 
-    def _fitted_params(self, shift):
-        """The fitted parameters in float64, means relative to ``shift``."""
-        return MixtureParams(
-            self.weights_.astype(np.float64),
-            self.means_.astype(np.float64) - shift,
-            self.covariances_.astype(np.float64),
-            self.precisions_cholesky_.astype(np.float64),
-        )
+    def _fitted_params(self):
+        """The fitted parameters in float64 (they may have been set by the user)."""
+        return MixtureParams(self.weights_.astype(np.float64),
+                             self._family().params_from(self))
 
-    def _set_fitted(self, run, data, dtype):
-        family = covariance_type(self.covariance_type)
-        params = run.params.shifted(data.shift)
+    def _set_fitted(self, run, family, dtype):
+        params = run.params
+        _check_representable(params, dtype)
         self.weights_ = params.weights.astype(dtype)
-        self.means_ = params.means.astype(dtype)
-        self.covariances_ = params.covariances.astype(dtype)
-        self.precisions_cholesky_ = params.precisions_cholesky.astype(dtype)
-        self.precisions_ = family.precisions(params.precisions_cholesky).astype(dtype)
+        for name, value in family.attributes(params.components).items():
+            setattr(self, name, np.asarray(value).astype(dtype))
         self.converged_ = run.converged
         self.n_iter_ = run.n_iter
         self.lower_bound_ = run.lower_bound
         self.lower_bounds_ = list(run.lower_bounds)
+        self._fitted_structure = {"n_components": self.n_components,
+                                  "covariance_type": self.covariance_type}
 
     # -- inference ---------------------------------------------------------------
     def _inference(self, X):
-        """Validated data and model/params in a common centered frame."""
+        """Validated data, model and parameters for new rows."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                           ensure_all_finite="allow-nan")
-        shift = self.weights_.astype(np.float64) @ self.means_.astype(np.float64)
-        family = covariance_type(self.covariance_type)
-        if np.isnan(X).any():
-            data = IncompleteData(X, shift, n_components=self.n_components)
-            model = IncompleteGaussianMixtureModel(self.n_components, family)
-        else:
-            data = CenteredData(X, shift)
-            model = GaussianMixtureModel(self.n_components, family)
-        return X, data, model, self._fitted_params(shift)
-
-    def _log_resp_argmax(self, model, data, params):
-        return np.argmax(model.weighted_log_prob(data, params), axis=0)
-
-    def _impute(self, X, random_state=None):
-        """``X`` with its NaN entries filled in under the model (float64 copy).
-
-        Posterior means, or posterior draws when ``random_state`` (a
-        ``RandomState``) is given.  The engine of :class:`~emlearn.EMImputer`.
-        """
-        X, data, model, params = self._inference(X)
-        if not isinstance(data, IncompleteData):
-            return X.astype(np.float64)
-        return model.impute(data, params, random_state)
+        family = self._family()
+        params = self._fitted_params()
+        data = family.prepare(X, n_components=self.n_components,
+                              shift=family.center(params.components, params.weights))
+        return X, data, MixtureModel(self.n_components, family), params
 
     def predict(self, X):
         """Most likely component of each row.
@@ -575,7 +357,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
         """
         _, data, model, params = self._inference(X)
-        return self._log_resp_argmax(model, data, params)
+        with _blas_for(data):
+            return np.argmax(model.predict_proba(data, params), axis=1)
 
     def predict_proba(self, X):
         """Posterior probability of each component for each row.
@@ -587,11 +370,11 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
+            Each row sums to one, for any finite row however far out.
         """
         X, data, model, params = self._inference(X)
-        log_prob = model.weighted_log_prob(data, params)
-        resp, _ = exp_normalize(log_prob, axis=0, out=log_prob)
-        return resp.T.astype(X.dtype)
+        with _blas_for(data):
+            return model.predict_proba(data, params).astype(X.dtype)
 
     def score_samples(self, X):
         """Log-likelihood of each row under the model.
@@ -605,9 +388,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         log_prob : ndarray of shape (n_samples,)
         """
         X, data, model, params = self._inference(X)
-        return logsumexp(model.weighted_log_prob(data, params), axis=0).astype(
-            X.dtype
-        )
+        with _blas_for(data):
+            return model.score_samples(data, params).astype(X.dtype)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood per row (weighted when ``sample_weight`` is given).
@@ -621,10 +403,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Returns
         -------
         log_likelihood : float
+            The mean of :meth:`score_samples` (computed in the dtype it returns).
         """
-        log_prob = self.score_samples(X).astype(np.float64)
+        log_prob = self.score_samples(X)
+        if sample_weight is None:
+            return float(log_prob.mean())
         weights = v.check_sample_weight(sample_weight, log_prob.shape[0])
-        return float(np.average(log_prob, weights=weights))
+        return float(np.average(log_prob.astype(np.float64), weights=weights))
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture.
@@ -644,27 +429,15 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         v.check_integer("n_samples", n_samples, minimum=1)
-        rng = check_random_state(self.random_state)
-        family = covariance_type(self.covariance_type)
-        weights = self.weights_.astype(np.float64)
-        counts = rng.multinomial(n_samples, weights / weights.sum())
-        covariances = self.covariances_.astype(np.float64)
-        draws = [
-            family.sample(rng, self.means_[k].astype(np.float64), covariances, k, count)
-            for k, count in enumerate(counts)
-        ]
+        rng = v.check_random_state("random_state", self.random_state)
+        params = self._fitted_params()
+        counts = rng.multinomial(n_samples, params.weights / params.weights.sum())
         labels = np.repeat(np.arange(self.n_components), counts)
-        return np.vstack(draws).astype(self.means_.dtype), labels
+        X = self._family().sample(rng, params.components, labels)
+        return X.astype(self.means_.dtype), labels
 
     def _n_parameters(self):
-        n_features = self.means_.shape[1]
-        family = covariance_type(self.covariance_type)
-        return (
-            family.n_parameters(self.n_components, n_features)
-            + self.n_components * n_features
-            + self.n_components
-            - 1
-        )
+        return MixtureModel(self.n_components, self._family()).n_parameters(self.means_.shape[1])
 
     def bic(self, X):
         """Bayesian information criterion on ``X`` (lower is better).
@@ -694,11 +467,19 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         return criteria.aic(self.score(X) * len(X), self._n_parameters())
 
 
-def _training_data(X, sample_weight, n_components):
-    """The EM data for ``X``: pattern-grouped when it has NaN, the fast path if not."""
+def _blas_for(data):
+    """One BLAS thread for the small kernels of the missing-data E-step.
+
+    Restarts dispatched to joblib workers are limited by joblib itself.
+    """
+    return single_threaded_blas() if hasattr(data, "blocks") else contextlib.nullcontext()
+
+
+def _check_observed_columns(X, sample_weight):
+    """A column with no observed value (with non-zero weight) cannot be estimated."""
     missing = np.isnan(X)
     if not missing.any():
-        return CenteredData.from_data(X, sample_weight)
+        return
     observed = ~missing if sample_weight is None else ~missing & (sample_weight > 0)[:, None]
     empty = np.flatnonzero(~observed.any(axis=0))
     if empty.size:
@@ -707,14 +488,14 @@ def _training_data(X, sample_weight, n_components):
             "cannot be estimated. Drop these columns (EMImputer drops or keeps them "
             "per keep_empty_features)."
         )
-    return IncompleteData(X, sample_weight=sample_weight, n_components=n_components)
 
 
-def _blas_threads(data):
-    """One BLAS thread for the small kernels of the missing-data E-step.
-
-    Restarts dispatched to joblib workers are limited by joblib itself.
-    """
-    if isinstance(data, IncompleteData):
-        return single_threaded_blas()
-    return contextlib.nullcontext()
+def _check_representable(params, dtype):
+    """Parameters must fit the data's dtype (float32 data near its maximum)."""
+    limit = np.finfo(dtype).max
+    values = [params.weights, *params.components.values()]
+    if any(np.any(~np.isfinite(value)) or np.any(np.abs(value) > limit) for value in values):
+        raise ValueError(
+            f"The fitted parameters do not fit in {np.dtype(dtype).name} (the data's "
+            f"dtype): covariances of data this large overflow it. Pass "
+            "X.astype(np.float64), or rescale the data.")

@@ -175,7 +175,8 @@ def test_mixture_imputation_is_the_posterior_weighted_conditional_mean():
     X_missing = remove(X, 0.3)
     imputer = EMImputer(2, random_state=0).fit(X_missing)
     out = imputer.transform(X_missing)
-    resp = imputer._mixture.predict_proba(imputer._standardized(X_missing, np.isnan(X_missing)))
+    model, data = imputer._model_and_data(imputer._standardized(X_missing, np.isnan(X_missing)))
+    resp = model.predict_proba(data, imputer._params)
     partly_observed = np.isnan(X_missing).any(axis=1) & np.isfinite(X_missing).any(axis=1)
     for i in np.flatnonzero(partly_observed)[:10]:
         x = X_missing[i]

@@ -19,6 +19,7 @@ would not reach the caller): runs return a ``converged`` flag and the estimator
 warns in the caller's process.
 """
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -45,6 +46,12 @@ class EMRun:
         Number of EM iterations performed.
     converged : bool
         Whether the change of ``lower_bound`` fell below ``tol``.
+    error : Exception or None
+        Why the run failed (a singular covariance, a non-finite likelihood);
+        its other fields are then meaningless.
+    n_failed : int
+        On the run :func:`fit_restarts` returns: how many other restarts
+        failed and were dropped, with ``failure`` the first one's message.
     """
 
     params: object
@@ -52,6 +59,9 @@ class EMRun:
     lower_bounds: list
     n_iter: int
     converged: bool
+    error: Exception = None
+    n_failed: int = 0
+    failure: str = ""
 
 
 def _report(verbose, message):
@@ -118,9 +128,20 @@ def run_em(
     return EMRun(params, lower_bound, history, n_iter, converged)
 
 
-def _initialize_and_run(model, data, seed, label, em_options):
-    params = model.initialize(data, np.random.RandomState(seed))
-    return run_em(model, data, params, label=label, **em_options)
+# What a restart may raise because of where it started (a component collapsing on
+# a point, a start with zero likelihood somewhere): the restart is dropped.
+RESTART_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def _initialize_and_run(model, data, seed, label, em_options, catch=False):
+    try:
+        params = model.initialize(data, np.random.RandomState(seed))
+        return run_em(model, data, params, label=label, **em_options)
+    except RESTART_FAILURES as error:
+        if not catch:
+            raise
+        _report(em_options.get("verbose"), f"{label}failed: {error}")
+        return EMRun(None, -math.inf, [], 0, False, error=error)
 
 
 def restart_seeds(random_state, n_init):
@@ -145,7 +166,10 @@ def fit_restarts(
 
     The best run has the highest final lower bound; ties go to the earliest
     restart, so the choice is deterministic.  All seeds are drawn before
-    dispatch: ``n_jobs`` changes the wall time, never the result.
+    dispatch: ``n_jobs`` changes the wall time, never the result.  With
+    several restarts, one that fails (see ``RESTART_FAILURES``) is dropped and
+    counted in the returned run's ``n_failed``; when all fail, the first
+    failure is raised.
     """
     seeds = restart_seeds(random_state, n_init)
     em_options = dict(
@@ -153,16 +177,18 @@ def fit_restarts(
     )
     labels = [f"[init {i + 1}/{n_init}] " if n_init > 1 else "" for i in range(n_init)]
     if n_init == 1:
-        runs = [
-            _initialize_and_run(model, data, seed, label, em_options)
-            for seed, label in zip(seeds, labels)
-        ]
-    else:
-        runs = Parallel(n_jobs=n_jobs)(
-            delayed(_initialize_and_run)(model, data, seed, label, em_options)
-            for seed, label in zip(seeds, labels)
-        )
-    return best_run(runs)
+        return _initialize_and_run(model, data, seeds[0], labels[0], em_options)
+    runs = Parallel(n_jobs=n_jobs)(
+        delayed(_initialize_and_run)(model, data, seed, label, em_options, catch=True)
+        for seed, label in zip(seeds, labels)
+    )
+    failed = [run for run in runs if run.error is not None]
+    if len(failed) == len(runs):
+        raise failed[0].error
+    best = best_run([run for run in runs if run.error is None])
+    if failed:
+        best = dataclasses.replace(best, n_failed=len(failed), failure=str(failed[0].error))
+    return best
 
 
 def best_run(runs):

@@ -71,9 +71,29 @@ def check_sample_weight(sample_weight, n_samples):
     return weights
 
 
+def float_array(name, value):
+    """``value`` as a new float64 array; a TypeError naming ``name`` if it is not numeric."""
+    try:
+        return np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, "
+                        f"got {value!r}.") from None
+
+
+def check_random_state(name, value):
+    """:func:`sklearn.utils.check_random_state`, with an error naming the argument."""
+    from sklearn.utils import check_random_state as sklearn_check
+
+    try:
+        return sklearn_check(value)
+    except ValueError:
+        raise ValueError(f"{name} must be None, an int or a numpy RandomState, "
+                         f"got {value!r}.") from None
+
+
 def check_array_init(name, value, shape):
-    """A user-supplied starting array as float64, with the expected shape."""
-    array = np.asarray(value, dtype=np.float64)
+    """A float64 copy of a user-supplied array (never a view), with the expected shape."""
+    array = float_array(name, value)
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {array.shape}.")
     if not np.all(np.isfinite(array)):
@@ -89,4 +109,14 @@ def check_probabilities(name, value, shape, axis=-1):
     if not np.allclose(array.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
         what = "rows of " if array.ndim > 1 else ""
         raise ValueError(f"The {what}{name} must sum to 1.")
+    return array
+
+
+def check_concentration(name, value, shape):
+    """A Dirichlet concentration: a positive scalar, or a positive array of ``shape``."""
+    array = float_array(name, value)
+    if array.ndim and array.shape != shape:
+        raise ValueError(f"{name} must be a scalar or have shape {shape}.")
+    if not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise ValueError(f"{name} must be positive.")
     return array

@@ -4,12 +4,8 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from emlearn._core.gaussian import (
-    COVARIANCE_TYPES,
-    CenteredData,
-    GaussianStatistics,
-    covariance_type,
-)
+from emlearn._core.families.covariance import COVARIANCE_TYPES, covariance_type
+from emlearn._core.families.gaussian import CenteredData, GaussianStatistics
 
 import gaussian_cases  # tests/core's shared helpers
 
@@ -132,16 +128,16 @@ def test_parametrizations_round_trip(name):
         assert np.allclose(np.tril(chol, -1), 0)  # upper triangular, as scikit-learn
 
 
-def test_check_precisions_names_the_argument():
+def test_check_matrices_names_the_argument():
     full = covariance_type("full")
     with pytest.raises(ValueError, match="precisions_init.*shape"):
-        full.check_precisions(np.eye(2), 2, 2, "precisions_init")
+        full.check_matrices(np.eye(2), 2, 2, "precisions_init")
     with pytest.raises(ValueError, match="precisions_init must be positive definite"):
-        full.check_precisions(np.stack([np.eye(2), -np.eye(2)]), 2, 2, "precisions_init")
+        full.check_matrices(np.stack([np.eye(2), -np.eye(2)]), 2, 2, "precisions_init")
     with pytest.raises(ValueError, match="precisions_init must be symmetric"):
-        full.check_precisions(np.array([[[1.0, 0.5], [0.0, 1.0]]]), 1, 2, "precisions_init")
+        full.check_matrices(np.array([[[1.0, 0.5], [0.0, 1.0]]]), 1, 2, "precisions_init")
     with pytest.raises(ValueError, match="strictly positive"):
-        covariance_type("diag").check_precisions(np.zeros((1, 2)), 1, 2, "precisions_init")
+        covariance_type("diag").check_matrices(np.zeros((1, 2)), 1, 2, "precisions_init")
 
 
 def test_singular_covariance_is_a_clear_error():

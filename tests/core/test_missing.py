@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from emlearn._core import missing as missing_module
-from emlearn._core.gaussian import COVARIANCE_TYPES, GaussianStatistics, covariance_type
-from emlearn._core.missing import (
+from emlearn._core.families import missing as missing_module
+from emlearn._core.families.covariance import COVARIANCE_TYPES, covariance_type
+from emlearn._core.families.gaussian import GaussianStatistics
+from emlearn._core.families.missing import (
     ConditionalGaussians,
     ExpectedMoments,
     IncompleteData,
@@ -53,7 +54,7 @@ def conditionals_in_row_order(data, gaussians):
         result = gaussians.condition(data, block)
         rows = data.order[block.start:block.stop]
         log_prob[:, rows] = result.log_prob
-        completed[:, rows] = result.completed + data.shift
+        completed[:, rows] = result.completed + gaussians.means[:, None, :] + data.shift
     return log_prob, completed
 
 
@@ -129,14 +130,15 @@ def test_expected_statistics_are_the_sums_of_conditional_moments(name):
     for block in data.blocks:
         moments.add(block, gaussians.condition(data, block),
                     resp[:, data.order[block.start:block.stop]])
-    stats = moments.statistics(family, gaussians.covariances)
+    stats = moments.statistics(family, gaussians.covariances, means)
+    np.testing.assert_array_equal(stats.centers, means)  # residuals: exact far out too
 
     expected = GaussianStatistics.zeros(K, family.n_statistics(D))
     for k in range(K):
         for i, x in enumerate(X):
             _, completed, conditional = conditional_oracle(
                 x, means[k], dense(name, covariances, k))
-            centered = completed - data.shift
+            centered = completed - means[k]
             second = np.outer(centered, centered)
             m = np.isnan(x)
             second[np.ix_(m, m)] += conditional

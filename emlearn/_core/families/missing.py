@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .gaussian import LOG_2PI, CenteredData, GaussianStatistics, _not_positive_definite
+from .covariance import LOG_2PI, _not_positive_definite
 
 # Cost model of a block of padded size S, in units of ~17 ns (measured with
 # numpy 2.4 / OpenBLAS on the development machine, d = 61): a fixed overhead of
@@ -297,6 +297,8 @@ class IncompleteData:
         Starting values for EM come from it, so they never rely on complete
         rows (at 20% missing, wide data sets have none).
         """
+        from .gaussian import CenteredData  # the complete-data counterpart
+
         filled = np.where(self.missing, self.shift, self.X)
         return CenteredData(filled, self.shift, self.sample_weight)
 
@@ -347,8 +349,9 @@ class BlockConditionals(NamedTuple):
     log_prob : ndarray of shape (n_components, n_rows)
         Marginal log-density of each row's observed coordinates.
     completed : ndarray of shape (n_components, n_rows, n_features)
-        Rows with missing coordinates replaced by their conditional means
-        (centered coordinates).
+        Rows minus each component's mean, with missing coordinates replaced by
+        their conditional means (residuals: exact however far the component
+        sits from the data's center).
     factors : BlockFactors
     """
 
@@ -440,25 +443,53 @@ class ConditionalGaussians:
         completed = np.where(observed[:, :d] > 0, residual[..., :d], completed)
         return completed, np.einsum("kns,kns->kn", whitened[..., 0], whitened[..., 0])
 
-    def condition(self, data, block):
-        """:class:`BlockConditionals` of the rows of ``block``."""
+    def condition(self, data, block, scale=None):
+        """:class:`BlockConditionals` of the rows of ``block``.
+
+        With ``scale`` (n_rows,), each row's residuals are divided by it first
+        (the completions are linear in them; the distances scale by its square).
+        """
         factors = self.factorize(block)
         rows = slice(block.start, block.stop)
         observed = data.observed[rows]
         residual = (data.values[rows] - self.padded_means[:, None, :]) * observed
+        if scale is not None:
+            residual /= scale[None, :, None]
         completed, mahalanobis = self.complete(residual, observed, block, factors)
-        log_prob = (
-            -0.5 * mahalanobis
-            - (0.5 * LOG_2PI) * block.n_observed
-            - factors.half_log_det[:, block.pattern_of_row]
-        )
-        if block.on_missing:  # log det S_oo = log det S + log det P_mm
-            log_prob += self.log_det[:, None]
+        log_prob = -0.5 * mahalanobis + self._log_normalizers(block, factors)
+        if block.on_missing:
             # A row with nothing observed has density one (the empty product):
             # exactly, not up to the rounding of two log-determinants.
             log_prob[:, block.n_observed == 0] = 0.0
-        completed += self.means[:, None, :]
         return BlockConditionals(log_prob, completed, factors)
+
+    def _log_normalizers(self, block, factors):
+        constant = (-(0.5 * LOG_2PI) * block.n_observed
+                    - factors.half_log_det[:, block.pattern_of_row])
+        if block.on_missing:  # log det S_oo = log det S + log det P_mm
+            constant = constant + self.log_det[:, None]
+        return constant
+
+    def relative_log_prob(self, data, block, rows):
+        """Log-densities of the masked ``rows`` of a block, up to a per-row constant.
+
+        For rows so far out that their densities underflow: residuals are
+        scaled by their largest entry, so the distances ``q_k`` stay finite,
+        and ``-s^2 (q_k - min q) / 2`` keeps the ordering of the components.
+        """
+        scale = np.ones(block.stop - block.start)
+        values = data.values[block.start:block.stop][rows]
+        largest = np.abs(values[None] - self.padded_means[:, None, :]).max(axis=(0, 2))
+        scale[rows] = np.where(largest > 0, largest, 1.0)
+        conditionals = self.condition(data, block, scale)
+        factors = conditionals.factors
+        q = -2.0 * (conditionals.log_prob - self._log_normalizers(block, factors))
+        q = q[:, rows]
+        gap = q - q.min(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            quadratic = np.where(gap > 0, -0.5 * gap * scale[rows] ** 2, 0.0)
+        return (np.nan_to_num(quadratic, nan=-np.inf)
+                + self._log_normalizers(block, factors)[:, rows])
 
     def draw(self, data, block, conditionals, resp, random_state):
         """One draw per row from the posterior of its missing coordinates.
@@ -483,18 +514,25 @@ class ConditionalGaussians:
         residual *= observed
         conditioned, _ = self.complete(residual, observed, block, conditionals.factors)
         shared = 0 if len(u) == 1 else component
-        return conditionals.completed[component, rows] + (u - conditioned)[shared, rows]
+        return (conditionals.completed[component, rows] + self.means[component]
+                + (u - conditioned)[shared, rows])
 
 
 class ExpectedMoments:
     """Additive expected statistics of incomplete rows, as dense moments.
 
     ``add`` accumulates, for responsibilities ``resp`` of a block, the
-    weights, first moments and second moments of the completed rows, and the
-    responsibility-weighted inverses of the factorized blocks (scattered into
-    place).  :meth:`statistics` turns the latter into the conditional
-    covariances and packs everything as :class:`GaussianStatistics`.
+    weights, first moments and second moments of the completed residuals
+    (rows minus each component's mean), and the responsibility-weighted
+    inverses of the factorized blocks (scattered into place).
+    :meth:`statistics` turns the latter into the conditional covariances and
+    packs everything as :class:`~.gaussian.GaussianStatistics` centered on the
+    component means.  Moments computed under the same parameters add
+    (``a + b``) and scale (``c * a``) like any statistics.
     """
+
+    _fields = ("nk", "first", "second", "missing_inverses", "observed_inverses",
+               "observed_weight")
 
     def __init__(self, n_components, n_features):
         self.n_components, self.n_features = n_components, n_features
@@ -506,6 +544,23 @@ class ExpectedMoments:
         self.missing_inverses = np.zeros((n_components, side))
         self.observed_inverses = np.zeros((n_components, side))
         self.observed_weight = np.zeros(n_components)
+
+    def _combined(self, values):
+        out = ExpectedMoments(self.n_components, self.n_features)
+        for name, value in zip(self._fields, values):
+            setattr(out, name, value)
+        return out
+
+    def __add__(self, other):
+        if not isinstance(other, ExpectedMoments):
+            return NotImplemented
+        return self._combined([getattr(self, name) + getattr(other, name)
+                               for name in self._fields])
+
+    def __mul__(self, factor):
+        return self._combined([factor * getattr(self, name) for name in self._fields])
+
+    __rmul__ = __mul__
 
     def add(self, block, conditionals, resp):
         completed = conditionals.completed
@@ -527,8 +582,15 @@ class ExpectedMoments:
             target[k] += np.bincount(index, contribution.ravel(), minlength=target.shape[1])
         return self
 
-    def statistics(self, family, covariances):
-        """:class:`GaussianStatistics` of ``family``; ``covariances`` dense (n_shared, d, d)."""
+    def statistics(self, family, covariances, centers):
+        """:class:`~.gaussian.GaussianStatistics` of covariance type ``family``.
+
+        ``covariances`` dense (n_shared, d, d) and ``centers`` (the component
+        means the residuals were taken from, in the data's coordinates) are
+        those of the parameters the moments were computed with.
+        """
+        from .gaussian import GaussianStatistics  # the family module imports this one
+
         d, side = self.n_features, self.n_features + 1
         missing_side = self.missing_inverses.reshape(-1, side, side)[:, :d, :d]
         observed_side = self.observed_inverses.reshape(-1, side, side)[:, :d, :d]
@@ -539,6 +601,6 @@ class ExpectedMoments:
             - covariances @ observed_side @ covariances
         )
         second = self.second + correction
-        return GaussianStatistics(
-            self.nk, np.concatenate([family.second_order_from_outer(second), self.first], axis=1)
-        )
+        moments = np.concatenate([family.second_order_from_outer(second), self.first], axis=1)
+        return GaussianStatistics(self.nk.copy(), moments, np.array(centers, dtype=np.float64),
+                                  family.name)

@@ -1,7 +1,8 @@
-"""The Gaussian family, written once for the four covariance types.
+"""Covariance structures of the Gaussian family: the four covariance types.
 
-The mixture, the HMM's Gaussian emissions and the imputer all use this module.
-A Gaussian log-density is linear in a vector of sufficient statistics ``T(x)``:
+The Gaussian family (:mod:`.gaussian`) serves the mixture, the HMM's emissions
+and the imputer; this module holds what depends on the covariance type.  A
+Gaussian log-density is linear in a vector of sufficient statistics ``T(x)``:
 
     log N(x | mu, P) = theta . T(x) + const,   T(x) = (second-order terms, x)
 
@@ -18,9 +19,10 @@ diag        ``x_i ** 2``                    (n_components, d)
 spherical   ``sum_i x_i ** 2``              (n_components,)
 =========== =============================== ==========================
 
-Statistics are accumulated in float64 around a fixed shift (the data mean), so
-second moments do not lose precision to cancellation when the data sit far
-from the origin.  Layout: a chunk is passed transposed, ``xT`` of shape
+Statistics are accumulated in float64 around a center per component: the data
+mean for components near it (one product for all of them), the component's own
+mean for a component so far from it that the second moments would cancel (see
+:func:`far_from_center`).  Layout: a chunk is passed transposed, ``xT`` of shape
 ``(n_features, n_rows)``, so reductions over components run along contiguous
 rows.
 
@@ -33,6 +35,8 @@ import math
 
 import numpy as np
 from scipy.linalg import lapack
+
+from ..validation import float_array as _float_array
 
 LOG_2PI = math.log(2.0 * math.pi)
 EMPTY_COMPONENT_GUARD = 10.0 * np.finfo(np.float64).eps
@@ -124,24 +128,44 @@ class CovarianceType:
         return np.concatenate([quadratic, linear], axis=1), const
 
     # -- M-step ------------------------------------------------------------------
-    def estimate(self, nk, moments, reg_covar, means=None):
+    def estimate(self, nk, moments, reg_covar, means=None, centers=None):
         """Means and covariances from statistics ``(nk, moments = R @ T.T)``.
 
         ``nk`` (n_components,) are the summed weights, ``moments``
-        (n_components, n_statistics) the weighted sums of ``T(x)``.  With
-        ``means`` given (kept fixed), covariances are taken around them.
-        ``reg_covar`` is added to the diagonal here and nowhere else.  A
-        component with no weight gets mean 0 and covariance ``reg_covar``
-        instead of NaN.
+        (n_components, n_statistics) the weighted sums of ``T(x - center)``,
+        with ``centers`` (n_components, n_features) the center of each
+        component's sums (0 when None).  With ``means`` given (kept fixed),
+        covariances are taken around them.  ``reg_covar`` is added to the
+        diagonal here and nowhere else.  A component with no weight gets a
+        finite placeholder (its center and a covariance of ``reg_covar``); the
+        caller keeps its previous parameters instead (:func:`.base.keep_unvisited`).
         """
         nk = np.asarray(nk, dtype=np.float64) + EMPTY_COMPONENT_GUARD
         d = self.n_features_from_statistics(moments.shape[1])
         q = moments.shape[1] - d
-        mean_estimate = moments[:, q:] / nk[:, None]
-        center = mean_estimate if means is None else means
-        covariances = self._covariances(nk, moments[:, :q], mean_estimate, center)
+        if centers is None:
+            centers = np.zeros((len(nk), d))
+        relative_mean = moments[:, q:] / nk[:, None]
+        relative_center = relative_mean if means is None else means - centers
+        covariances = self._covariances(nk, moments[:, :q], relative_mean, relative_center)
         covariances = self._add_to_diagonal(covariances, reg_covar)
-        return mean_estimate if means is None else means, covariances
+        return (centers + relative_mean if means is None else means), covariances
+
+    def recenter(self, nk, moments, shift):
+        """Moments around ``center + shift`` from moments around ``center``.
+
+        With ``y = x - center`` and ``delta = -shift``: ``sum w (y + delta)``
+        and its second-order terms, exactly (used when statistics taken around
+        different centers are added).
+        """
+        d = shift.shape[1]
+        q = moments.shape[1] - d
+        first = moments[:, q:]
+        delta = -shift
+        out = np.empty_like(moments)
+        out[:, q:] = first + nk[:, None] * delta
+        out[:, :q] = moments[:, :q] + self._second_order_shift(first, delta, nk)
+        return out
 
     def n_features_from_statistics(self, n_statistics):
         """Inverse of :meth:`n_statistics`: the number of features."""
@@ -172,9 +196,13 @@ class CovarianceType:
         """Shape of ``covariances`` / ``precisions`` arrays."""
         raise NotImplementedError
 
-    def check_precisions(self, precisions, n_components, n_features, name):
-        """Validate user-supplied precisions (shape, symmetry, positivity)."""
-        precisions = np.asarray(precisions, dtype=np.float64)
+    def check_matrices(self, precisions, n_components, n_features, name):
+        """A validated float64 copy of user-supplied covariances or precisions.
+
+        Shape, finiteness, symmetry and positive definiteness (positivity for
+        ``diag`` and ``spherical``) are checked; the error names ``name``.
+        """
+        precisions = _float_array(name, precisions)
         expected = self.shape(n_components, n_features)
         if precisions.shape != expected:
             raise ValueError(
@@ -239,6 +267,11 @@ class _MatrixCovariance(CovarianceType):
             np.multiply(xT[i], xT[i:], out=out[row : row + d - i])
             row += d - i
 
+    def _second_order_shift(self, first, delta, nk):
+        rows, cols = self._pairs(delta.shape[1])
+        cross = first[:, rows] * delta[:, cols] + delta[:, rows] * first[:, cols]
+        return cross + nk[:, None] * delta[:, rows] * delta[:, cols]
+
     def _quadratic_coefficients(self, precisions):
         """Coefficients of ``x_i x_j`` (i <= j) in ``-x.P.x / 2``, for stacked P."""
         d = precisions.shape[-1]
@@ -275,6 +308,10 @@ class _MatrixCovariance(CovarianceType):
     def second_order_from_outer(self, outer):
         rows, cols = self._pairs(outer.shape[-1])
         return outer[:, rows, cols]
+
+    def diagonal_of_second_order(self, second_order, n_features):
+        rows, cols = self._pairs(n_features)
+        return second_order[:, rows == cols]
 
 
 class FullCovariance(_MatrixCovariance):
@@ -397,6 +434,9 @@ class DiagCovariance(_VectorCovariance):
     def _natural(self, means, precisions):
         return -0.5 * precisions, precisions * means
 
+    def _second_order_shift(self, first, delta, nk):
+        return 2.0 * first * delta + nk[:, None] * delta**2
+
     def _covariances(self, nk, second_order, mean_estimate, center):
         return second_order / nk[:, None] - 2.0 * mean_estimate * center + center**2
 
@@ -415,6 +455,9 @@ class DiagCovariance(_VectorCovariance):
     def second_order_from_outer(self, outer):
         return np.diagonal(outer, axis1=1, axis2=2).copy()
 
+    def diagonal_of_second_order(self, second_order, n_features):
+        return second_order
+
 
 class SphericalCovariance(_VectorCovariance):
     name = "spherical"
@@ -430,6 +473,10 @@ class SphericalCovariance(_VectorCovariance):
 
     def _natural(self, means, precisions):
         return -0.5 * precisions[:, None], precisions[:, None] * means
+
+    def _second_order_shift(self, first, delta, nk):
+        return (2.0 * np.einsum("kd,kd->k", first, delta)
+                + nk * np.einsum("kd,kd->k", delta, delta))[:, None]
 
     def _covariances(self, nk, second_order, mean_estimate, center):
         d = mean_estimate.shape[1]
@@ -455,6 +502,48 @@ class SphericalCovariance(_VectorCovariance):
     def second_order_from_outer(self, outer):
         return np.trace(outer, axis1=1, axis2=2)[:, None]
 
+    def diagonal_of_second_order(self, second_order, n_features):
+        return second_order  # the trace: one column
+
+
+# Second moments summed around a center at Mahalanobis distance ``m`` from a
+# component lose a relative ``eps * m`` of their precision to cancellation when
+# the covariance is formed (and the one-product log-density an absolute
+# ``eps * m``).  Past this bound a component is summed around its own mean.
+CANCELLATION_LIMIT = 1e-10
+EPS = np.finfo(np.float64).eps
+
+
+def far_from_center(family, means, precisions_cholesky):
+    """Components whose one-product statistics around 0 would lose precision.
+
+    ``means`` are relative to the center of the data; the test is the squared
+    Mahalanobis distance of the center from each component, times ``eps``.
+    """
+    d = means.shape[1]
+    whitening = family.dense(precisions_cholesky, d)
+    whitened = np.matmul(means[:, None, :], whitening)[:, 0]
+    return EPS * np.einsum("kd,kd->k", whitened, whitened) > CANCELLATION_LIMIT
+
+
+def far_from_center_by_moments(family, nk, moments):
+    """The same test from statistics alone (no covariance yet: initialization).
+
+    Per feature (or in total for ``spherical``), the ratio of the raw second
+    moment to the variance it leaves after subtracting the squared mean: the
+    factor by which rounding errors are amplified.
+    """
+    d = family.n_features_from_statistics(moments.shape[1])
+    q = moments.shape[1] - d
+    weight = np.asarray(nk, dtype=np.float64)[:, None] + EMPTY_COMPONENT_GUARD
+    mean = moments[:, q:] / weight
+    raw = family.diagonal_of_second_order(moments[:, :q], d) / weight
+    squared = mean**2 if raw.shape[1] == d else (mean**2).sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amplification = raw / (raw - squared)
+    amplification = np.where(raw - squared > 0, amplification, np.inf)
+    return (EPS * amplification > CANCELLATION_LIMIT).any(axis=1) & (nk > 0)
+
 
 COVARIANCE_TYPES = {
     cls.name: cls()
@@ -470,81 +559,3 @@ def covariance_type(name):
         raise ValueError(
             f"covariance_type must be one of {sorted(COVARIANCE_TYPES)}, got {name!r}."
         ) from None
-
-
-class GaussianStatistics:
-    """Additive sufficient statistics of weighted Gaussian components.
-
-    ``nk`` (n_components,) holds the summed weights and ``moments``
-    (n_components, n_statistics) the weighted sums of ``T(x)``.  Statistics
-    of disjoint row sets add up: ``stats(A) + stats(B) == stats(A and B)``.
-    """
-
-    __slots__ = ("nk", "moments")
-
-    def __init__(self, nk, moments):
-        self.nk = nk
-        self.moments = moments
-
-    @classmethod
-    def zeros(cls, n_components, n_statistics):
-        return cls(np.zeros(n_components), np.zeros((n_components, n_statistics)))
-
-    def add(self, resp, statistics):
-        """Accumulate rows in place: ``resp`` (K, n) weights, ``statistics`` (m, n)."""
-        self.nk += resp.sum(axis=1)
-        self.moments += resp @ statistics.T
-        return self
-
-    def __add__(self, other):
-        return GaussianStatistics(self.nk + other.nk, self.moments + other.moments)
-
-
-class CenteredData:
-    """Rows of ``X`` as float64 chunks, centered on a fixed shift and transposed.
-
-    ``X`` keeps its dtype (float32 data are not copied to float64 as a whole);
-    each chunk of at most ``chunk_size`` rows is converted, centered on
-    ``shift`` and transposed to ``(n_features, n_rows)`` in a reused buffer.
-    """
-
-    def __init__(self, X, shift, sample_weight=None, chunk_size=None):
-        self.X = X
-        self.shift = shift
-        self.sample_weight = sample_weight
-        self.chunk_size = chunk_size
-        self.n_samples, self.n_features = X.shape
-        self.total_weight = (
-            float(self.n_samples) if sample_weight is None else float(sample_weight.sum())
-        )
-
-    @classmethod
-    def from_data(cls, X, sample_weight=None):
-        """Center on the (weighted) mean of ``X``, computed in float64."""
-        X64 = X.astype(np.float64, copy=False)
-        if sample_weight is None:
-            shift = X64.mean(axis=0)
-        else:
-            shift = sample_weight @ X64 / sample_weight.sum()
-        return cls(X, shift, sample_weight)
-
-    def rows_per_chunk(self, n_statistics):
-        """Chunk length keeping the statistics buffer near 4 MiB (cache sized)."""
-        if self.chunk_size is not None:
-            return self.chunk_size
-        return int(np.clip((1 << 19) // max(n_statistics, 1), 64, 8192))
-
-    def chunks(self, family):
-        """Yield ``(start, stop, T)`` with ``T = family.statistics`` of the rows."""
-        n_statistics = family.n_statistics(self.n_features)
-        size = min(self.rows_per_chunk(n_statistics), self.n_samples)
-        xT = np.empty((self.n_features, size))
-        buffer = np.empty((n_statistics, size))
-        for start in range(0, self.n_samples, size):
-            stop = min(start + size, self.n_samples)
-            width = stop - start
-            np.subtract(self.X[start:stop].T, self.shift[:, None], out=xT[:, :width])
-            yield start, stop, family.statistics(xT[:, :width], out=buffer[:, :width])
-
-    def weights(self, start, stop):
-        return None if self.sample_weight is None else self.sample_weight[start:stop]

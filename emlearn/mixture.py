@@ -274,8 +274,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             )
         random_state = v.check_random_state("random_state", self.random_state)
         family = self._family()
-        family.check_X(X)
-        _check_observed_columns(X, sample_weight)
+        family = family.configure(family.check_X(X), sample_weight)
         data = family.prepare(X, sample_weight, self.n_components)
         model = self._model(family, X.shape[1])
         with _blas_for(data):
@@ -473,21 +472,6 @@ def _blas_for(data):
     Restarts dispatched to joblib workers are limited by joblib itself.
     """
     return single_threaded_blas() if hasattr(data, "blocks") else contextlib.nullcontext()
-
-
-def _check_observed_columns(X, sample_weight):
-    """A column with no observed value (with non-zero weight) cannot be estimated."""
-    missing = np.isnan(X)
-    if not missing.any():
-        return
-    observed = ~missing if sample_weight is None else ~missing & (sample_weight > 0)[:, None]
-    empty = np.flatnonzero(~observed.any(axis=0))
-    if empty.size:
-        raise ValueError(
-            f"X has no observed value in column(s) {empty.tolist()}: their parameters "
-            "cannot be estimated. Drop these columns (EMImputer drops or keeps them "
-            "per keep_empty_features)."
-        )
 
 
 def _check_representable(params, dtype):

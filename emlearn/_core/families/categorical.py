@@ -105,7 +105,7 @@ class CategoricalFamily:
                 "must lie in 0 .. n_symbols - 1.")
         return X
 
-    def configure(self, X):
+    def configure(self, X, sample_weight=None):
         """The family with ``n_symbols`` inferred from ``X`` when it was None."""
         if self.n_symbols is not None:
             return self._with_prior()

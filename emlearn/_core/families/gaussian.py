@@ -27,8 +27,6 @@ from .missing import ConditionalGaussians, ExpectedMoments, IncompleteData
 # posterior is recomputed in a form without cancellation (see
 # :meth:`_CompleteEvaluator.relative_log_prob`).
 FAR_ROW_LOG_DENSITY = -1e6
-# Squares of larger values overflow float64.
-MAX_SQUARABLE = math.sqrt(np.finfo(np.float64).max) / 16
 
 
 @dataclasses.dataclass
@@ -151,16 +149,24 @@ class CenteredData:
             stop = min(start + size, self.n_samples)
             width = stop - start
             np.subtract(self.X[start:stop].T, self.shift[:, None], out=xT[:, :width])
-            yield start, stop, family.statistics(xT[:, :width], out=buffer[:, :width])
+            # Query rows beyond 1e154 overflow their squares: their densities
+            # underflow, and the evaluator takes their posteriors another way.
+            with np.errstate(over="ignore"):
+                T = family.statistics(xT[:, :width], out=buffer[:, :width])
+            yield start, stop, T
 
     def weights(self, start, stop):
         return None if self.sample_weight is None else self.sample_weight[start:stop]
 
 
-def _whitened(means, whitening, xT):
-    """``(x - mu_k) @ U_k`` for the selected components: (n_selected, n_rows, d)."""
-    residual = xT.T[None, :, :] - means[:, None, :]
-    return np.matmul(residual, whitening)
+def _residuals(data, chunk, means):
+    """``x - mu_k`` of the chunk's rows for the given means (n_means, n_rows, d).
+
+    Taken from the rows themselves, not from their centered copies: exact to
+    the rows' own rounding however far the data's center is.
+    """
+    rows = data.X[chunk[0]:chunk[1]].astype(np.float64, copy=False)
+    return rows[None, :, :] - means[:, None, :]
 
 
 class _CompleteEvaluator(Evaluator):
@@ -178,6 +184,7 @@ class _CompleteEvaluator(Evaluator):
         self.whitening = np.broadcast_to(kind.dense(params["precisions_cholesky"], d),
                                          (self.n_components, d, d))
         self.relative_means = relative
+        self.means = params["means"]
         self.log_det = kind.log_det_cholesky(params["precisions_cholesky"],
                                              self.n_components, d)
         self.centers = np.where(self.far[:, None], params["means"], data.shift)
@@ -193,12 +200,13 @@ class _CompleteEvaluator(Evaluator):
 
     def log_prob(self, chunk):
         T = chunk[2]
-        out = self.theta @ T
-        out += self.const[:, None]
+        with np.errstate(over="ignore", invalid="ignore"):  # overflowing rows: see chunks
+            out = self.theta @ T
+            out += self.const[:, None]
         if self.any_far:
             d = self.data.n_features
             far = np.flatnonzero(self.far)
-            z = _whitened(self.relative_means[far], self.whitening[far], T[-d:])
+            z = np.matmul(_residuals(self.data, chunk, self.means[far]), self.whitening[far])
             out[far] = (-0.5 * np.einsum("knd,knd->kn", z, z) - 0.5 * d * LOG_2PI
                         + self.log_det[far, None])
         if not np.isfinite(out).all():
@@ -226,9 +234,12 @@ class _CompleteEvaluator(Evaluator):
         B = np.einsum("knd,kd->kn", whitened_u, whitened_mu[:, 0])
         C = -0.5 * np.einsum("kd,kd->k", whitened_mu[:, 0], whitened_mu[:, 0]) + self.log_det
         gap = A - A.min(axis=0)
+        # Among the components with the smallest A, the largest B wins; factor
+        # the scale out so that no intermediate overflows to inf - inf.
+        reference = np.where(gap == 0, B, -np.inf).max(axis=0)
         with np.errstate(over="ignore", invalid="ignore"):
-            quadratic = np.where(gap > 0, -0.5 * gap * scale**2, 0.0)
-        return np.nan_to_num(quadratic, nan=-np.inf) + B * scale + C[:, None]
+            relative = scale * (-0.5 * gap * scale + (B - reference)) + C[:, None]
+        return np.nan_to_num(relative, nan=-np.inf, posinf=-np.inf)
 
     def new_statistics(self):
         kind = self.family.covariance
@@ -247,8 +258,9 @@ class _CompleteEvaluator(Evaluator):
         near = np.flatnonzero(~self.far)
         if near.size:
             stats.moments[near] += weights[near] @ T.T
-        for k in np.flatnonzero(self.far):
-            local = kind.statistics(T[-d:] - self.relative_means[k][:, None])
+        far = np.flatnonzero(self.far)
+        for k, residual in zip(far, _residuals(self.data, chunk, self.means[far])):
+            local = kind.statistics(np.ascontiguousarray(residual.T))
             stats.moments[k] += local @ weights[k]
         return stats
 
@@ -350,15 +362,31 @@ class GaussianFamily:
 
     # -- input -------------------------------------------------------------------------
     def check_X(self, X):
+        """Training data whose squares fit their dtype (k-means starts compute in it)."""
         if X.size and not np.isnan(X).all():
             largest = max(abs(float(np.nanmax(X))), abs(float(np.nanmin(X))))
-            if largest > MAX_SQUARABLE:
-                raise ValueError(
-                    f"X has values as large as {largest:.3g}: their squares overflow "
-                    "float64. Rescale the data (e.g. with StandardScaler).")
+            dtype = np.dtype(X.dtype)
+            if largest > math.sqrt(np.finfo(dtype).max) / 16:
+                advice = ("Pass X.astype(np.float64), or rescale the data."
+                          if dtype == np.float32 else
+                          "Rescale the data (e.g. with StandardScaler).")
+                raise ValueError(f"X has values as large as {largest:.3g}: their squares "
+                                 f"overflow {dtype.name}. {advice}")
         return X
 
-    def configure(self, X):
+    def configure(self, X, sample_weight=None):
+        """The family for training data ``X``: every column needs an observed value."""
+        missing = np.isnan(X)
+        if missing.any():
+            observed = ~missing
+            if sample_weight is not None:
+                observed &= (sample_weight > 0)[:, None]
+            empty = np.flatnonzero(~observed.any(axis=0))
+            if empty.size:
+                raise ValueError(
+                    f"X has no observed value in column(s) {empty.tolist()}: their "
+                    "parameters cannot be estimated. Drop these columns (EMImputer drops "
+                    "or keeps them per keep_empty_features).")
         return self
 
     def check_init(self, name, value, n_components, n_features):
@@ -425,14 +453,15 @@ class GaussianFamily:
             stats.add(r if w is None else r * w, T)
         far = far_from_center_by_moments(kind, stats.nk, stats.moments)
         if far.any():
-            d = data.n_features
-            means = stats.moments[far, -d:] / stats.nk[far, None]
+            means = stats.moments[far, -data.n_features:] / stats.nk[far, None]
             stats.centers[far] += means
             stats.moments[far] = 0.0
-            for start, stop, T in data.chunks(kind):
+            centers = stats.centers[far]
+            for chunk in data.chunks(kind):
+                start, stop = chunk[0], chunk[1]
                 w = data.weights(start, stop)
-                for row, k in enumerate(np.flatnonzero(far)):
-                    local = kind.statistics(T[-d:] - means[row][:, None])
+                for k, residual in zip(np.flatnonzero(far), _residuals(data, chunk, centers)):
+                    local = kind.statistics(np.ascontiguousarray(residual.T))
                     r = resp[k, start:stop]
                     stats.moments[k] += local @ (r if w is None else r * w)
         return stats

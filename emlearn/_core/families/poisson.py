@@ -82,7 +82,7 @@ class PoissonFamily:
         _check_counts(X, "counts", self.name)
         return X
 
-    def configure(self, X):
+    def configure(self, X, sample_weight=None):
         return self
 
     def check_init(self, name, value, n_components, n_features):

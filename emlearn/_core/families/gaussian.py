@@ -15,6 +15,7 @@ mean instead, as scikit-learn does for every component.
 
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 
@@ -79,11 +80,10 @@ class GaussianStatistics(Statistics):
                                   self.covariance)
 
     def __mul__(self, factor):
-        scaled = Statistics.__mul__(
-            GaussianStatistics(self.nk, self.moments), factor)
-        if scaled is NotImplemented:
-            return scaled
-        return GaussianStatistics(scaled.nk, scaled.moments, self.centers, self.covariance)
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+            return NotImplemented
+        return GaussianStatistics(factor * self.nk, factor * self.moments, self.centers,
+                                  self.covariance)
 
     __rmul__ = __mul__
 

@@ -114,14 +114,14 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     Gaussian mixture (GaussianMixtureEM) selected by BIC among 20 models
     best: 2 components, full covariances (mclust VVV)
      log-likelihood    n  df      BIC      ICL
-           -214.355  150  29  574.018  574.037
+           -214.355  150  29  574.018  574.029
     cluster sizes:
-      0    1
-     50  100
+     0   1
+    50 100
     top models by BIC:
-      2 components, full        574.018
-      3 components, full        580.840
-      4 components, full        630.600
+      2 components, full         574.018
+      3 components, full         580.854
+      4 components, full         630.618
     """
 
     def __init__(

@@ -219,23 +219,31 @@ class _Agglomeration:
 
     def __init__(self, X, sample_weight):
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        positive = np.flatnonzero(weights > 0)
-        unique, self.inverse = np.unique(X[positive], axis=0, return_inverse=True)
-        self.inverse = self.inverse.ravel()
-        counts = np.bincount(self.inverse, weights=weights[positive])
-        self.rows = _subsample(len(unique))
-        self.covers_all = len(positive) == X.shape[0] and len(self.rows) == len(unique)
+        self.positive = np.flatnonzero(weights > 0)
+        unique, inverse = np.unique(X[self.positive], axis=0, return_inverse=True)
+        self.inverse = inverse.ravel()  # unique row of each positive-weight row
+        self.n_unique = len(unique)
+        counts = np.bincount(self.inverse, weights=weights[self.positive])
+        self.rows = _subsample(self.n_unique)
+        self.covers_all = len(self.positive) == X.shape[0] and len(self.rows) == self.n_unique
         self.weights = counts[self.rows]
         self.transform = ScaledSVD(unique[self.rows], self.weights)
         self.Z = self.transform(unique[self.rows])
         self.merges = merge_tree(self.Z, self.weights)
 
     def labels(self, X, n_clusters):
+        """Labels of all rows of ``X``: the cut tree's, or the most likely cluster's."""
         n_clusters = min(n_clusters, len(self.rows))
-        labels = cut_tree(self.merges, len(self.rows), n_clusters)
+        tree_labels = cut_tree(self.merges, len(self.rows), n_clusters)
         if self.covers_all:
-            return labels[self.inverse]
-        return _most_likely_cluster(self.transform(X), self.Z, self.weights, labels)
+            return tree_labels[self.inverse]
+        labels = _most_likely_cluster(self.transform(X), self.Z, self.weights, tree_labels)
+        # Rows in the tree keep their cluster.
+        position = np.full(self.n_unique, -1)
+        position[self.rows] = np.arange(len(self.rows))
+        in_tree = position[self.inverse]
+        labels[self.positive[in_tree >= 0]] = tree_labels[in_tree[in_tree >= 0]]
+        return labels
 
 
 def _subsample(n_rows):

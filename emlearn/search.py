@@ -12,8 +12,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import validation as v
+from ._core.init import INIT_METHODS
 from .mixture import GaussianMixtureEM
 
+#: The grid's default; GaussianMixtureEM validates each (kept here, not imported
+#: from the Gaussian internals, which are private).
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CRITERIA = ("bic", "icl", "aic")
 #: mclust's names of the four covariance structures, shown by ``summary()``.
@@ -170,8 +173,7 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
     def _check_hyperparameters(self):
         v.check_option("criterion", self.criterion, CRITERIA)
         v.check_integer("n_init", self.n_init, minimum=1)
-        v.check_option("init_params", self.init_params,
-                       ("hierarchical", "kmeans", "k-means++", "random", "random_from_data"))
+        v.check_option("init_params", self.init_params, INIT_METHODS)
         v.check_real("tol", self.tol, minimum=0)
         v.check_real("reg_covar", self.reg_covar, minimum=0)
         v.check_integer("max_iter", self.max_iter, minimum=0)
@@ -414,19 +416,25 @@ def _figures(model, X):
 
 
 def _better(current, candidate):
-    """The fit with the higher log-likelihood (a success beats a failure)."""
-    if current is None or current.model is None:
-        if candidate.model is None and current is not None:
-            candidate.error = "; ".join(filter(None, (current.error, candidate.error)))
-        candidate.seconds += 0.0 if current is None else current.seconds
+    """The better of two fits of one model: the higher log-likelihood wins.
+
+    A success beats a failure; the fit times add up, and so do the errors of
+    two failures.
+    """
+    if current is None:
         return candidate
-    if candidate.model is not None and (
-        candidate.figures["log_likelihood"] > current.figures["log_likelihood"]
-    ):
-        candidate.seconds += current.seconds
-        return candidate
-    current.seconds += candidate.seconds
-    return current
+    if _log_likelihood(candidate) > _log_likelihood(current):
+        winner, loser = candidate, current
+    else:
+        winner, loser = current, candidate
+    winner.seconds += loser.seconds
+    if winner.model is None:
+        winner.error = "; ".join(filter(None, (current.error, candidate.error)))
+    return winner
+
+
+def _log_likelihood(fit):
+    return -np.inf if fit.model is None else fit.figures["log_likelihood"]
 
 
 def _results_table(grid, rows):

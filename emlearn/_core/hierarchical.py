@@ -284,7 +284,7 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _fingerprint(X, sample_weight):
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.blake2b(repr(MAX_SAMPLES).encode(), digest_size=16)
     for array in (X, sample_weight):
         if array is not None:
             array = np.ascontiguousarray(array)

@@ -4,11 +4,14 @@
   with missing values.
 - :class:`HMMEM`: hidden Markov models trained by Baum-Welch (regimes, sequences).
 - :class:`EMImputer`: missing-value imputation under a Gaussian or a Gaussian mixture.
+- :class:`GaussianMixtureSearch`: the best Gaussian mixture over sizes and
+  covariance types by BIC, ICL or AIC, as mclust's ``Mclust`` selects it.
 """
 
 from .hmm import HMMEM
 from .impute import EMImputer
 from .mixture import GaussianMixtureEM
+from .search import GaussianMixtureSearch
 
 __version__ = "0.1.0"
-__all__ = ["EMImputer", "GaussianMixtureEM", "HMMEM", "__version__"]
+__all__ = ["EMImputer", "GaussianMixtureEM", "GaussianMixtureSearch", "HMMEM", "__version__"]

@@ -54,9 +54,13 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         ``lower_bound_`` is their log-likelihood.
     n_init : int, default=1
         Number of initializations; the one with the highest lower bound wins.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, \
-            default="kmeans"
-        How starting responsibilities are drawn.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", \
+            "hierarchical"}, default="kmeans"
+        How starting responsibilities are drawn.  ``hierarchical`` cuts a
+        model-based agglomerative clustering (as R's mclust starts EM) at
+        ``n_components`` clusters: deterministic given the data, it ignores
+        ``random_state``, so ``n_init > 1`` repeats the same start (see
+        :class:`GaussianMixtureSearch`, which combines it with random starts).
     weights_init : array-like of shape (n_components,), default=None
         Starting weights.
     means_init : array-like of shape (n_components, n_features), default=None

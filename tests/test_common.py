@@ -2,9 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from emlearn import HMMEM, EMImputer, GaussianMixtureEM
+from emlearn import HMMEM, EMImputer, GaussianMixtureEM, GaussianMixtureSearch
 
-ESTIMATORS = [GaussianMixtureEM(), HMMEM(), EMImputer()]
+ESTIMATORS = [GaussianMixtureEM(), GaussianMixtureSearch(), HMMEM(), EMImputer()]
 
 
 @parametrize_with_checks(ESTIMATORS)

@@ -3,6 +3,7 @@
 ORDER = (
     "plot_mixture.py",
     "plot_restarts.py",
+    "plot_model_search.py",
     "plot_hmm_regimes.py",
     "plot_imputation.py",
     "plot_benchmarks.py",

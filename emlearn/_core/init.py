@@ -3,14 +3,16 @@
 Each method returns a dense ``(n_samples, n_components)`` responsibility
 matrix; the model turns it into starting parameters with one M-step.  Sample
 weights are honoured where the method can use them (``kmeans``,
-``k-means++``, ``random_from_data``), so a weight of 2 behaves like a
+``k-means++``, ``random_from_data``, ``hierarchical``), so a weight of 2 behaves like a
 duplicated row and a weight of 0 like a removed one.
 """
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+from .hierarchical import hierarchical_labels
+
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 
 
 def _one_hot(n_samples, n_components, rows, columns):
@@ -27,11 +29,14 @@ def initial_responsibilities(X, n_components, method, random_state, sample_weigh
     X : ndarray of shape (n_samples, n_features)
         Complete (NaN-free) data.
     n_components : int
-    method : {"kmeans", "k-means++", "random", "random_from_data"}
+    method : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}
         ``kmeans``: hard labels of one k-means run; ``k-means++``: each
         component starts on one k-means++ seed point; ``random``: uniform random
         responsibilities; ``random_from_data``: each component starts on a
-        distinct random row.
+        distinct random row; ``hierarchical``: hard labels of model-based
+        agglomerative clustering cut at ``n_components`` clusters
+        (:mod:`emlearn._core.hierarchical`), which does not use
+        ``random_state``.
     random_state : numpy.random.RandomState
     sample_weight : ndarray of shape (n_samples,), default=None
 
@@ -62,4 +67,7 @@ def initial_responsibilities(X, n_components, method, random_state, sample_weigh
         p = None if sample_weight is None else sample_weight / sample_weight.sum()
         indices = random_state.choice(n_samples, size=n_components, replace=False, p=p)
         return _one_hot(n_samples, n_components, indices, np.arange(n_components))
+    if method == "hierarchical":
+        labels = hierarchical_labels(X, n_components, sample_weight)
+        return _one_hot(n_samples, n_components, np.arange(n_samples), labels)
     raise ValueError(f"init_params must be one of {INIT_METHODS}, got {method!r}.")

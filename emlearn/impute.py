@@ -3,16 +3,18 @@
 import contextlib
 import math
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import MissingIndicator
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
 from ._core.em import fit_restarts
-from ._core.estimator import COVARIANCE_TYPES, warn_about_run
+from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
 from ._core.init import INIT_METHODS
 from ._core.mixture_model import MixtureModel
@@ -213,25 +215,16 @@ class EMImputer(TransformerMixin, BaseEstimator):
         return tags
 
     # -- validation --------------------------------------------------------------
-    def _check_hyperparameters(self):
-        v.check_integer("n_components", self.n_components, minimum=1)
-        v.check_option("covariance_type", self.covariance_type, COVARIANCE_TYPES)
-        if isinstance(self.missing_values, bool) or not isinstance(
-            self.missing_values, numbers.Real
-        ):
-            raise TypeError(
-                f"missing_values must be a real number or np.nan, got {self.missing_values!r}."
-            )
-        v.check_real("tol", self.tol, minimum=0)
-        v.check_real("reg_covar", self.reg_covar, minimum=0)
-        v.check_integer("max_iter", self.max_iter, minimum=1)
-        v.check_integer("n_init", self.n_init, minimum=1)
-        v.check_option("init_params", self.init_params, INIT_METHODS)
-        v.check_bool("sample_posterior", self.sample_posterior)
-        v.check_bool("add_indicator", self.add_indicator)
-        v.check_bool("keep_empty_features", self.keep_empty_features)
-        v.check_verbose(self.verbose)
-        v.check_n_jobs(self.n_jobs)
+    _parameter_constraints = em_constraints(
+        max_iter=[Interval(Integral, 1, None, closed="left")],
+        missing_values=[Real],
+        init_params=[StrOptions(set(INIT_METHODS))],
+        sample_posterior=["boolean"],
+        min_value=[Real, "array-like"],
+        max_value=[Real, "array-like"],
+        add_indicator=["boolean"],
+        keep_empty_features=["boolean"],
+    )
 
     def _bounds(self):
         """``(min_value, max_value)`` as float arrays of shape (n_features_in_,)."""
@@ -290,7 +283,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
         self : EMImputer
             The fitted imputer.
         """
-        self._check_hyperparameters()
+        self._validate_params()
         X, missing = self._validate(X, reset=True)
         self._bounds()
         observed = ~missing

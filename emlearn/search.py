@@ -9,15 +9,14 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import validation as v
+from ._core.estimator import COVARIANCE_TYPES, em_constraints
 from ._core.init import INIT_METHODS
 from .mixture import GaussianMixtureEM
 
-#: The grid's default; GaussianMixtureEM validates each (kept here, not imported
-#: from the Gaussian internals, which are private).
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CRITERIA = ("bic", "icl", "aic")
 #: mclust's names of the four covariance structures, shown by ``summary()``.
 MCLUST_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
@@ -170,15 +169,12 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
             v.check_option("covariance_type", kind, COVARIANCE_TYPES)
         return [(size, kind) for size in sizes for kind in types]
 
-    def _check_hyperparameters(self):
-        v.check_option("criterion", self.criterion, CRITERIA)
-        v.check_integer("n_init", self.n_init, minimum=1)
-        v.check_option("init_params", self.init_params, INIT_METHODS)
-        v.check_real("tol", self.tol, minimum=0)
-        v.check_real("reg_covar", self.reg_covar, minimum=0)
-        v.check_integer("max_iter", self.max_iter, minimum=0)
-        v.check_n_jobs(self.n_jobs)
-        v.check_verbose(self.verbose)
+    _parameter_constraints = em_constraints(
+        n_components=["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        covariance_type=["array-like", StrOptions(set(COVARIANCE_TYPES))],
+        criterion=[StrOptions(set(CRITERIA))],
+        init_params=[StrOptions(set(INIT_METHODS))],
+    )
 
     def _starts(self):
         """``(init_params, n_init)`` of the fits run for each model."""
@@ -203,8 +199,8 @@ class GaussianMixtureSearch(DensityMixin, BaseEstimator):
         self : GaussianMixtureSearch
             The fitted search.
         """
+        self._validate_params()
         grid = self._grid()
-        self._check_hyperparameters()
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                           ensure_all_finite="allow-nan")
         tasks = [(cell, start) for cell in grid for start in self._starts()]

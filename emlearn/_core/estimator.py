@@ -6,7 +6,6 @@ from numbers import Integral, Real
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import criteria
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -46,9 +45,3 @@ def warn_about_run(run, max_iter, what="EM"):
             ConvergenceWarning,
             stacklevel=3,
         )
-
-
-def information_criteria(total_log_likelihood, n_parameters, n_samples):
-    """``(bic, aic)`` of a fitted model (lower is better)."""
-    return (criteria.bic(total_log_likelihood, n_parameters, n_samples),
-            criteria.aic(total_log_likelihood, n_parameters))

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
-from ._core.em import fit_restarts
+from ._core.em import EMRun, fit_restarts, restart_seeds, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
 from ._core.families.base import Statistics, dirichlet_mode, keep_unvisited
@@ -46,6 +46,10 @@ class HMMData(NamedTuple):
 
     emission: object
     forward_backward: ForwardBackward
+
+    @property
+    def total_weight(self):
+        return float(self.forward_backward.sequences.n_samples)
 
 
 class HiddenMarkovModel:
@@ -219,6 +223,11 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         Progress reports (1) with timings (2).
     verbose_interval : int, default=10
         Iterations between reports.
+    learning_decay : float in (0.5, 1], default=0.6
+        :meth:`partial_fit` only: batch ``t`` enters the running statistics
+        with weight ``(learning_offset + t) ** -learning_decay``.
+    learning_offset : float, default=1.0
+        :meth:`partial_fit` only: larger values slow the first updates down.
 
     Attributes
     ----------
@@ -321,6 +330,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.6,
+        learning_offset=1.0,
     ):
         self.n_components = n_components
         self.emission = emission
@@ -346,6 +357,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     _parameter_constraints = em_constraints(
         emission=[StrOptions(set(FAMILIES))],
@@ -362,6 +375,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         fixed_params=["array-like", set, frozenset, tuple, list],
         algorithm=[StrOptions({"viterbi", "map"})],
         init_params=[StrOptions({"kmeans", "random"})],
+        learning_decay=[Interval(Real, 0.5, 1.0, closed="right")],
+        learning_offset=[Interval(Real, 0, None, closed="left")],
     )
 
     def __sklearn_tags__(self):
@@ -453,13 +468,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {X.shape[0]}"
             )
-        priors = self._chain_priors()
-        model = HiddenMarkovModel(
-            self.n_components, family, startprob_prior=priors["startprob_prior"],
-            transmat_prior=priors["transmat_prior"], fixed=self.fixed_params,
-            init_params=self.init_params,
-            inits=self._starting_values(family, X.shape[1]),
-        )
+        model = self._hidden_markov_model(family, X)
         data = HMMData(family.prepare(X, n_components=self.n_components, cache=True),
                        ForwardBackward(sequences))
         run = fit_restarts(
@@ -469,7 +478,17 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         )
         warn_about_run(run, self.max_iter, what="Baum-Welch")
         self._set_fitted(run, family)
+        self._stream = None  # a later partial_fit starts a new stream
         return self
+
+    def _hidden_markov_model(self, family, X):
+        priors = self._chain_priors()
+        return HiddenMarkovModel(
+            self.n_components, family, startprob_prior=priors["startprob_prior"],
+            transmat_prior=priors["transmat_prior"], fixed=self.fixed_params,
+            init_params=self.init_params,
+            inits=self._starting_values(family, X.shape[1]),
+        )
 
     def _set_fitted(self, run, family):
         params = run.params
@@ -481,6 +500,56 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = run.n_iter
         self.lower_bound_ = run.lower_bound
         self.lower_bounds_ = list(run.lower_bounds)
+
+    def partial_fit(self, X, y=None, *, lengths=None, sequence_ids=None):
+        """Update the model with a batch of whole sequences (stepwise EM, one pass).
+
+        The first call (or the first after :meth:`fit`) initializes from its
+        batch.  Each call runs forward-backward on its sequences with the
+        current parameters, mixes their expected counts and emission
+        statistics into running ones with weight ``(learning_offset + t) **
+        -learning_decay`` (``t`` batches seen), and re-estimates the
+        parameters: memory does not grow with the stream.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows of the batch's sequences.
+        y : Ignored
+        lengths, sequence_ids : see :meth:`fit` (sequences of this batch).
+
+        Returns
+        -------
+        self : HMMEM
+            ``lower_bound_`` is the batch's mean log-likelihood per row before
+            the update and ``n_iter_`` the number of batches seen.
+        """
+        state = getattr(self, "_stream", None)
+        first = state is None
+        if first:
+            self._check_hyperparameters()
+            family = self._family()
+        else:
+            family = self._fitted_family()
+        X = self._check_X(X, reset=first, family=family)
+        _reject_positional_lengths(y, X)
+        sequences = make_sequences(X.shape[0], lengths, sequence_ids)
+        if first:
+            family = family.configure(X)
+            model, random_state = self._hidden_markov_model(family, X), np.random.RandomState(
+                restart_seeds(v.check_random_state("random_state", self.random_state), 1)[0])
+            shift = None
+        else:
+            model, random_state = self._hidden_markov_model(family, X), None
+            shift = family.center(state.params.emission)
+        data = HMMData(family.prepare(X, n_components=self.n_components, shift=shift,
+                                      cache=True), ForwardBackward(sequences))
+        state, lower_bound = stream_step(model, data, state, decay=self.learning_decay,
+                                         offset=self.learning_offset, random_state=random_state)
+        self._set_fitted(EMRun(state.params, lower_bound, [lower_bound], state.n_chunks, False),
+                         family)
+        self._stream = state
+        return self
 
     def fit_transform(self, X, y=None, *, lengths=None, sequence_ids=None):
         """Fit, then return the posterior state probabilities of the same sequences.

@@ -1,6 +1,7 @@
 """Gaussian mixture models fitted by EM: :class:`GaussianMixtureEM`."""
 
 import contextlib
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -8,14 +9,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
-from ._core.em import fit_restarts, run_em
+from ._core.em import EMRun, fit_restarts, restart_seeds, run_em, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
 from ._core.init import INIT_METHODS
 from ._core.logsumexp import logsumexp
 from ._core.mixture_model import MixtureModel, MixtureParams
 from ._core.threads import single_threaded_blas
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 class GaussianMixtureEM(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by EM, with parallel restarts.
@@ -82,6 +83,12 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     n_jobs : int, default=None
         Number of restarts run in parallel (joblib); ``None`` means 1 unless
         in a :func:`joblib.parallel_config` context, ``-1`` all processors.
+    learning_decay : float in (0.5, 1], default=0.6
+        :meth:`partial_fit` only: chunk ``t`` enters the running statistics
+        with weight ``(learning_offset + t) ** -learning_decay``.  Smaller
+        values forget old chunks faster.
+    learning_offset : float, default=1.0
+        :meth:`partial_fit` only: larger values slow the first updates down.
 
     Attributes
     ----------
@@ -168,6 +175,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         verbose=0,
         verbose_interval=10,
         n_jobs=None,
+        learning_decay=0.6,
+        learning_offset=1.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -184,6 +193,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     _parameter_constraints = em_constraints(
         init_params=[StrOptions(set(INIT_METHODS))],
@@ -191,6 +202,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         means_init=["array-like", None],
         precisions_init=["array-like", None],
         warm_start=["boolean"],
+        learning_decay=[Interval(Real, 0.5, 1.0, closed="right")],
+        learning_offset=[Interval(Real, 0, None, closed="left")],
     )
 
     def __sklearn_tags__(self):
@@ -285,7 +298,65 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             run = self._run_em(model, data, random_state)
         warn_about_run(run, self.max_iter)
         self._set_fitted(run, family, X.dtype)
+        self._stream = None  # a later partial_fit starts a new stream
         return model, data, run.params
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model with one chunk of rows (stepwise EM, one pass).
+
+        The first call (or the first after :meth:`fit`) initializes from its
+        chunk, which needs at least ``n_components`` rows.  Each call scores
+        its chunk with the current parameters, mixes the chunk's sufficient
+        statistics into running ones with weight ``(learning_offset + t) **
+        -learning_decay`` (``t`` chunks seen so far), and re-estimates the
+        parameters from them: memory does not grow with the stream.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of rows; NaN marks missing entries.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixtureEM
+            ``lower_bound_`` is the chunk's mean log-likelihood before the
+            update and ``n_iter_`` the number of chunks seen.
+        """
+        state = getattr(self, "_stream", None)
+        first = state is None
+        if first:
+            self._validate_params()
+        X = validate_data(self, X, reset=first, dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
+        sample_weight = v.check_sample_weight(sample_weight, X.shape[0])
+        family = self._family()
+        family.check_X(X)
+        if first:
+            family = family.configure(X, sample_weight)
+            if X.shape[0] < self.n_components:
+                raise ValueError(
+                    f"The first chunk must have n_samples >= n_components = "
+                    f"{self.n_components}, got {X.shape[0]}.")
+            data = family.prepare(X, sample_weight, self.n_components)
+            model = self._model(family, X.shape[1])
+            seed = restart_seeds(v.check_random_state("random_state", self.random_state), 1)
+            random_state = np.random.RandomState(seed[0])
+        else:
+            params = state.params
+            data = family.prepare(X, sample_weight, self.n_components,
+                                  shift=family.center(params.components, params.weights))
+            model, random_state = MixtureModel(self.n_components, family), None
+        with _blas_for(data):
+            state, lower_bound = stream_step(model, data, state, decay=self.learning_decay,
+                                             offset=self.learning_offset,
+                                             random_state=random_state)
+        run = EMRun(state.params, lower_bound, [lower_bound], state.n_chunks, False)
+        self._set_fitted(run, family, X.dtype)
+        self._stream = state
+        return self
 
     def _run_em(self, model, data, random_state):
         options = dict(

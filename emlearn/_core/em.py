@@ -198,3 +198,62 @@ def best_run(runs):
         return -math.inf if math.isnan(bound) else bound
 
     return runs[max(range(len(runs)), key=key)]
+
+
+# -- streaming: stepwise EM ------------------------------------------------------------------
+@dataclass(frozen=True)
+class StreamState:
+    """Where stepwise EM stands after some chunks.
+
+    Attributes
+    ----------
+    params : object
+        The parameters after the last chunk's M-step.
+    statistics : object
+        Running statistics per unit of weight (a weighted average over chunks).
+    n_seen : float
+        Total weight of the rows seen.
+    n_chunks : int
+        Chunks seen.
+    """
+
+    params: object
+    statistics: object
+    n_seen: float
+    n_chunks: int
+
+
+def step_size(n_chunks, decay, offset):
+    """Weight of the next chunk's statistics after ``n_chunks`` chunks: ``(offset + n)^-decay``.
+
+    Stepwise EM (Cappe and Moulines, 2009) converges for ``0.5 < decay <= 1``;
+    the first chunk has weight one.
+    """
+    return 1.0 if n_chunks == 0 else (offset + n_chunks) ** (-decay)
+
+
+def stream_step(model, data, state, *, decay, offset, random_state=None):
+    """One stepwise-EM update from a chunk; returns ``(state, lower_bound)``.
+
+    With no ``state``, the chunk also initializes the parameters.  The
+    running statistics are ``s <- (1 - g) s + g stats(chunk) / weight(chunk)``
+    (per unit of weight, so chunks of any size mix), and the M-step sees
+    ``n_seen * s``: statistics on the scale of everything seen, so priors keep
+    the strength they have in a batch fit.  ``lower_bound`` is the chunk's mean
+    log-likelihood under the parameters it was scored with (before the update).
+    """
+    if state is None:
+        state = StreamState(model.initialize(data, random_state), None, 0.0, 0)
+    lower_bound, stats = model.e_step(data, state.params)
+    if not np.isfinite(lower_bound):
+        raise ValueError("A chunk has zero likelihood under the current parameters "
+                         "(some rows are impossible); check it for outliers.")
+    per_unit = (1.0 / data.total_weight) * stats
+    gain = step_size(state.n_chunks, decay, offset)
+    # The new chunk's statistics come first: sums are kept around its centers
+    # (those of the current parameters), which follow the components.
+    running = per_unit if state.statistics is None else (
+        gain * per_unit + (1.0 - gain) * state.statistics)
+    n_seen = state.n_seen + data.total_weight
+    params = model.m_step(n_seen * running, state.params)
+    return StreamState(params, running, n_seen, state.n_chunks + 1), float(lower_bound)

@@ -30,6 +30,7 @@ in the log domain, so an impossible observation yields ``-inf``, never NaN.
 """
 
 import math
+import threading
 
 import numpy as np
 
@@ -183,6 +184,23 @@ class ForwardBackward:
             sequences.order
         self._starts = sequences.starts
         self._transitions = layout.transition_grid.astype(float)
+        self._workspaces = {}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_workspaces"] = {}
+        return state
+
+    def _buffer(self, name, shape):
+        """A reused (uninitialized) array: fresh pages cost more than the arithmetic.
+
+        One set per thread, so that threads sharing this object never share a buffer.
+        """
+        work = self._workspaces.setdefault(threading.get_ident(), {})
+        array = work.get(name)
+        if array is None or array.shape != shape:
+            array = work[name] = np.empty(shape)
+        return array
 
     def _to_stream(self, by_row):
         return by_row if self._order is None else np.take(by_row, self._order, axis=1)
@@ -241,7 +259,9 @@ class ForwardBackward:
 
     def _scaled_forward(self, log_B, startprob, transmat):
         """Packed scaled emissions, forward vectors, normalizers, log-likelihoods, underflows."""
-        B = self.layout.pack(self._to_stream(log_B))
+        layout = self.layout
+        B = layout.pack(self._to_stream(log_B), out=self._buffer("B", (layout.L, len(log_B),
+                                                                        layout.P)))
         B, shift = shifted_exp(B, axis=1, out=B)
         # An impossible row (all emissions zero) yields 0/0 in its own sequence only
         # (the next sequence restarts); the sequence is redone in the log domain.
@@ -260,7 +280,7 @@ class ForwardBackward:
             self._neutralize(broken, B, alpha)
         with np.errstate(invalid="ignore"):
             beta = self._backward(B, transmat)
-        gamma = alpha * beta
+        gamma = np.multiply(alpha, beta, out=self._buffer("gamma", B.shape))
         total = np.matmul(np.ones(B.shape[1]), gamma)
         empty = ~(total > 0)
         if empty.any():  # alpha and beta concentrated on different states: underflow
@@ -269,8 +289,11 @@ class ForwardBackward:
             broken |= self._per_sequence(mask, np.logical_or) > 0
             self._neutralize(broken, B, alpha, beta, gamma)
             total[self._sequence_grid(broken)] = 1.0
-        gamma /= total[:, None, :]
-        gamma = self._to_rows(self.layout.unpack(gamma))
+        # Normalized straight into row order (n, K): one pass, no separate transposition.
+        L, K, P = gamma.shape
+        rows = np.empty((P, L, K))
+        np.divide(gamma, total[:, None, :], out=rows.transpose(1, 2, 0))
+        gamma = self._to_rows(rows.reshape(P * L, K)[: self.layout.n])
         xi_sum = None
         if want_xi:
             xi_sum = self._transition_counts(B, alpha, beta, scale, total, transmat, broken)
@@ -317,7 +340,7 @@ class ForwardBackward:
         L, K, P = B.shape
         AT = np.ascontiguousarray(transmat.T)
         ones = np.ones(K)
-        alpha = np.empty_like(B)
+        alpha = self._buffer("alpha", B.shape)
         scale = np.empty((L, P))
         previous = np.full((K, P), 1.0 / K)
         if layout.forward_warmup:
@@ -356,7 +379,7 @@ class ForwardBackward:
         A = np.ascontiguousarray(transmat)
         ones = np.ones(K)
         uniform = np.full(K, 1.0 / K)
-        beta = np.empty_like(B)
+        beta = self._buffer("beta", B.shape)
         carried = np.empty((K, P))
         following = np.full((K, P), 1.0 / K)
         B_following = np.ones((K, P))

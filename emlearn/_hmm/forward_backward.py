@@ -336,42 +336,52 @@ class ForwardBackward:
 
     # -- the two passes ------------------------------------------------------------
     def _forward(self, B, startprob, transmat):
-        layout = self.layout
         L, K, P = B.shape
         AT = np.ascontiguousarray(transmat.T)
         ones = np.ones(K)
-        alpha = self._buffer("alpha", B.shape)
-        scale = np.empty((L, P))
-        previous = np.full((K, P), 1.0 / K)
+        alpha, scale = self._buffer("alpha", B.shape), np.empty((L, P))
+
+        def step(previous, B_t, out, norm, restart):
+            _forward_step(AT, previous, B_t, out, norm, restart, startprob, ones)
+
+        self._chains_forward(B, alpha, scale, 1.0 / K, step, hilbert_distance)
+        return alpha, scale
+
+    def _chains_forward(self, data, out, norms, initial, step, distance):
+        """Run a forward recursion ``step`` over all chains, warm-ups and verification.
+
+        ``step(previous, data_t, out_t, norm_t, restart)`` advances (K, m)
+        blocks; ``out`` (L, K, P) and ``norms`` (L, P) receive every step.
+        Warm-ups start from the constant ``initial``; ``distance`` compares the
+        vector a warm-up carried with the neighbouring chain's.
+        """
+        layout = self.layout
+        L, K, P = data.shape
+        previous = np.full((K, P), initial)
         if layout.forward_warmup:
             warm, spare = previous[:, 1:], np.empty((K, P - 1))
-            for step, restart in zip(range(L - layout.W, L), layout.warm_starts_at):
-                _forward_step(AT, warm, B[step, :, :-1], spare, np.empty(P - 1), restart,
-                              startprob, ones)
+            for t, restart in zip(range(L - layout.W, L), layout.warm_starts_at):
+                step(warm, data[t, :, :-1], spare, np.empty(P - 1), restart)
                 warm, spare = spare, warm
             previous[:, 1:] = warm
         for t in range(L):
-            _forward_step(AT, alpha[t - 1] if t else previous, B[t], alpha[t], scale[t],
-                          layout.starts_at[t], startprob, ones)
+            step(out[t - 1] if t else previous, data[t], out[t], norms[t], layout.starts_at[t])
 
         def rerun(chains, exact):
             vector = exact
             for t in range(L):
                 columns = (slice(None), chains)
-                new = np.empty_like(vector)
-                s = np.empty(len(chains))
-                _forward_step(AT, vector, B[t][columns], new, s,
-                              _subset(layout.starts_at[t], chains), startprob, ones)
-                same = hilbert_distance(new, alpha[t][columns]) <= BOUNDARY_TOL
-                alpha[t][columns], scale[t, chains] = new, s
+                new, norm = np.empty_like(vector), np.empty(len(chains))
+                step(vector, data[t][columns], new, norm, _subset(layout.starts_at[t], chains))
+                same = distance(new, out[t][columns]) <= BOUNDARY_TOL
+                out[t][columns], norms[t, chains] = new, norm
                 if same.all():
                     return
                 chains, vector = chains[~same], new[:, ~same]
 
         check = layout.forward_check
-        self._settle(previous[:, check], lambda: alpha[L - 1][:, check - 1], check, rerun,
-                     hilbert_distance)
-        return alpha, scale
+        self._settle(previous[:, check], lambda: out[L - 1][:, check - 1], check, rerun,
+                     distance)
 
     def _backward(self, B, transmat):
         layout = self.layout
@@ -453,42 +463,16 @@ class ForwardBackward:
 
     def _viterbi_forward(self, log_B, log_start, log_A):
         """Max-product scores (L, K, P), each step shifted to max 0, and the shifts (L, P)."""
-        layout = self.layout
         L, K, P = log_B.shape
         log_A3 = np.ascontiguousarray(log_A)[:, :, None]
-        delta = np.empty_like(log_B)
-        best = np.empty((L, P))
+        delta, best = np.empty_like(log_B), np.empty((L, P))
         scores = np.empty((K, K, P))
-        previous = np.zeros((K, P))
-        if layout.forward_warmup:
-            warm, spare = previous[:, 1:], np.empty((K, P - 1))
-            for step, restart in zip(range(L - layout.W, L), layout.warm_starts_at):
-                _viterbi_step(log_A3, warm, log_B[step, :, :-1], spare, np.empty(P - 1),
-                              restart, log_start, scores[:, :, 1:])
-                warm, spare = spare, warm
-            previous[:, 1:] = warm
-        for t in range(L):
-            _viterbi_step(log_A3, delta[t - 1] if t else previous, log_B[t], delta[t], best[t],
-                          layout.starts_at[t], log_start, scores)
 
-        def rerun(chains, exact):
-            vector = exact
-            for t in range(L):
-                columns = (slice(None), chains)
-                new = np.empty_like(vector)
-                b = np.empty(len(chains))
-                _viterbi_step(log_A3, vector, log_B[t][columns], new, b,
-                              _subset(layout.starts_at[t], chains), log_start,
-                              np.empty((K, K, len(chains))))
-                same = log_vector_distance(new, delta[t][columns]) <= BOUNDARY_TOL
-                delta[t][columns], best[t, chains] = new, b
-                if same.all():
-                    return
-                chains, vector = chains[~same], new[:, ~same]
+        def step(previous, log_B_t, out, norm, restart):
+            _viterbi_step(log_A3, previous, log_B_t, out, norm, restart, log_start,
+                          scores[:, :, : previous.shape[1]])
 
-        check = layout.forward_check
-        self._settle(previous[:, check], lambda: delta[L - 1][:, check - 1], check, rerun,
-                     log_vector_distance)
+        self._chains_forward(log_B, delta, best, 0.0, step, log_vector_distance)
         return delta, best
 
     def _backtrack(self, delta, log_A):

@@ -315,7 +315,7 @@ class ForwardBackward:
             array.transpose(0, 2, 1)[mask] = 1.0
 
     def _transition_counts(self, B, alpha, beta, scale, total, transmat, broken):
-        """Sum over t of xi_t(i, j) = alpha_t(i) A_ij v_j / (alpha_t . A v), v = B_{t+1} beta_{t+1}.
+        """Sum over t of xi_t(i, j) = alpha_t(i) A_ij v_j / (alpha_t . A v), v = B_t+1 beta_t+1.
 
         The denominator is ``scale_{t+1} * (alpha_{t+1} . beta_{t+1})``: both
         factors are at hand.  Sequences redone in the log domain contribute

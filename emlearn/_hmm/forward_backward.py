@@ -1,16 +1,26 @@
 """Forward-backward and Viterbi for many sequences at once, with numpy only.
 
 The time recursion is sequential, so the vectorization runs across chains:
-every chain advances one step per Python iteration (:class:`LockstepLayout`).
-Short sequences are chains as they are.  A long sequence is cut into pieces
-that run side by side; each piece but the first starts ``warmup`` steps early
-from an uninformative vector.  The normalized forward (and backward) vector
-forgets where it started -- a positive linear map never increases the Hilbert
+the sequences are laid end to end and the stream is cut into ``P`` chains of
+``L`` rows that all advance one step per Python iteration
+(:class:`~emlearn._hmm.sequences.ChainLayout`, packed ``(L, K, P)`` so each
+step is one contiguous ``(K, P)`` block).  The recursions restart at every
+sequence start (forward) or end (backward), so a chain may hold several
+sequences.
+
+A chain that starts inside a sequence starts ``warmup`` steps early from an
+uninformative vector.  The normalized forward (and backward) vector forgets
+where it started -- a positive linear map never increases the Hilbert
 projective distance between two vectors and usually contracts it -- so after
-the warm-up a piece usually carries the exact vector.  Every piece boundary is
-verified against the exact vector computed by its neighbour; a piece that
-fails is recomputed from that exact vector, until all agree.  The result is
-the exact recursion whatever the data (in the worst case, one piece per round).
+the warm-up a chain usually carries the exact vector.  Every such boundary is
+verified against the exact vector computed by the neighbouring chain; a chain
+that fails is recomputed from that exact vector only until its new vectors
+agree with the old ones (from there on they cannot drift apart), and
+boundaries are checked again until all agree.  The result is the exact
+recursion whatever the data (in the worst case, one chain per round).
+Viterbi does the same with max-plus scores, and its backtracking, too, runs
+chain by chain: each chain starts ``warmup`` rows into the next chain from a
+guessed state and is verified to pass through the next chain's first state.
 
 Everything runs in the scaled domain: emission likelihoods are shifted by
 their row max before exponentiating, each step is normalized, and the
@@ -20,183 +30,33 @@ in the log domain, so an impossible observation yields ``-inf``, never NaN.
 """
 
 import math
+import threading
 
 import numpy as np
 
 from .._core.logsumexp import logsumexp, shifted_exp
 from .._core.threads import single_threaded_blas
-from .sequences import LockstepLayout
+from .sequences import ChainLayout
 
 UNDERFLOW = 1e-250
 # Vectors below this (relative to a normalized vector) are treated as equal when
-# checking a piece boundary: they cannot influence the recursion at double precision.
+# checking a chain boundary: they cannot influence the recursion at double precision.
 BOUNDARY_FLOOR = 1e-200
 BOUNDARY_TOL = 1e-12
 
 
 def hilbert_distance(p, q):
-    """Hilbert projective distance between rows of positive vectors (floored)."""
+    """Hilbert projective distance between columns of positive vectors (floored)."""
     log_ratio = np.log(np.maximum(p, BOUNDARY_FLOOR)) - np.log(np.maximum(q, BOUNDARY_FLOOR))
-    return log_ratio.max(axis=1) - log_ratio.min(axis=1)
+    return log_ratio.max(axis=0) - log_ratio.min(axis=0)
 
 
-def _normalize_rows(a):
-    total = a.sum(axis=1, keepdims=True)
-    return a / total
-
-
-# -- lock-step kernels ----------------------------------------------------------------
-def forward_lockstep(B, A, prior, layout):
-    """Normalized forward vectors of every chain.
-
-    Parameters
-    ----------
-    B : ndarray (n_positions, K)
-        Emission likelihoods (scaled) in packed order.
-    A : ndarray (K, K)
-        Transition matrix, ``A[i, j] = P(j | i)``.
-    prior : ndarray (n_chains, K)
-        Per chain (in ``layout.rank`` order): the first vector is
-        ``prior * B[first row]``, normalized.
-
-    Returns
-    -------
-    alpha : ndarray (n_positions, K)
-        Normalized forward vectors.
-    scale : ndarray (n_positions,)
-        The normalizers; their logs sum to the log-likelihood.
-    """
-    alpha = np.empty_like(B)
-    scale = np.empty(B.shape[0])
-    ones = np.ones(B.shape[1])
-    n = layout.counts[0]
-    first = alpha[:n]
-    np.multiply(prior, B[:n], out=first)
-    np.matmul(first, ones, out=scale[:n])
-    first /= scale[:n, None]
-    for t in range(1, layout.n_steps):
-        previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
-        a = alpha[start : start + n]
-        np.matmul(alpha[previous : previous + n], A, out=a)
-        a *= B[start : start + n]
-        s = scale[start : start + n]
-        np.matmul(a, ones, out=s)
-        a /= s[:, None]
-    return alpha, scale
-
-
-def backward_lockstep(B, A, end, layout):
-    """Normalized backward vectors of chains laid out in reverse time order.
-
-    Step 0 of each chain is its last row in time, where its backward vector is
-    ``end`` (n_chains, K), in ``layout.rank`` order.  Each later step applies
-    ``beta_t = A @ (B_{t+1} * beta_{t+1})`` and normalizes (only the direction
-    of a backward vector matters for posteriors).
-    """
-    beta = np.empty_like(B)
-    ones = np.ones(B.shape[1])
-    n = layout.counts[0]
-    beta[:n] = end
-    AT = np.ascontiguousarray(A.T)
-    carried = np.empty((layout.counts[0], B.shape[1]))
-    total = np.empty(layout.counts[0])
-    for t in range(1, layout.n_steps):
-        previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
-        v = carried[:n]
-        np.multiply(B[previous : previous + n], beta[previous : previous + n], out=v)
-        u = beta[start : start + n]
-        np.matmul(v, AT, out=u)
-        s = total[:n]
-        np.matmul(u, ones, out=s)
-        u /= s[:, None]
-    return beta
-
-
-def viterbi_lockstep(log_B, log_A, prior, layout):
-    """Max-product recursion of every chain, normalized so each step's max is 0.
-
-    Parameters
-    ----------
-    log_B : ndarray (n_positions, K)
-        Emission log-likelihoods in packed order.
-    log_A : ndarray (K, K)
-        Log transition matrix.
-    prior : ndarray (n_chains, K)
-        Per chain (rank order): log-scores added to the first emission.
-
-    Returns
-    -------
-    delta : ndarray (n_positions, K)
-        Best log-score of a path ending in each state, minus ``best``.
-    best : ndarray (n_positions,)
-        The subtracted maxima; their sum over a whole sequence is the
-        log-probability of its best path.
-    pointers : ndarray (n_positions, K)
-        Best previous state for each state (undefined at step 0).
-    """
-    n_positions, K = log_B.shape
-    delta = np.empty_like(log_B)
-    best = np.empty(n_positions)
-    pointers = np.zeros((n_positions, K), dtype=np.intp)
-    n = layout.counts[0]
-    np.add(prior, log_B[:n], out=delta[:n])
-    _subtract_max(delta[:n], best[:n])
-    candidate = np.empty((n, K))
-    better = np.empty((n, K), dtype=bool)
-    for t in range(1, layout.n_steps):
-        previous, start, n = layout.offsets[t - 1], layout.offsets[t], layout.counts[t]
-        before = delta[previous : previous + n]
-        d, choice = delta[start : start + n], pointers[start : start + n]
-        # Max over the previous state, one previous state at a time: numpy
-        # reductions over a short axis cost far more per element than these
-        # K whole-block operations (ties keep the first state, as argmax).
-        np.add(before[:, :1], log_A[0], out=d)
-        for j in range(1, K):
-            c, b = candidate[:n], better[:n]
-            np.add(before[:, j : j + 1], log_A[j], out=c)
-            np.greater(c, d, out=b)
-            np.copyto(d, c, where=b)
-            np.copyto(choice, j, where=b)
-        d += log_B[start : start + n]
-        _subtract_max(d, best[start : start + n])
-    return delta, best, pointers
-
-
-def _subtract_max(d, out):
-    out[:] = d[:, 0]
-    for k in range(1, d.shape[1]):
-        np.maximum(out, d[:, k], out=out)
-    if np.isfinite(out).all():
-        d -= out[:, None]
-    else:  # an impossible row: its path has -inf log-probability; keep scores finite-free
-        finite = np.isfinite(out)
-        d[finite] -= out[finite, None]
-
-
-def backtrack_lockstep(pointers, layout):
-    """States of every chain for every possible final state, walking pointers back.
-
-    ``layout`` holds chains in reverse time order (step 0 = last row).
-    ``pointers`` (n_positions, K) are in that packed order.  Returns
-    ``paths`` (n_positions, K): column k is the path that ends in state k, and
-    ``entry`` (n_chains, K): the pointer out of each chain's first row, i.e.
-    the best state of the row before the chain, per hypothesis.
-    """
-    K = pointers.shape[1]
-    paths = np.empty_like(pointers)
-    current = np.tile(np.arange(K), (layout.n_chains, 1))
-    entry = np.empty_like(current)
-    for t in range(layout.n_steps):
-        start, n = layout.offsets[t], layout.counts[t]
-        if t:
-            ending = layout.sorted_lengths[: layout.counts[t - 1]] == t
-            # chains that ended at the previous step record their entry pointer
-            entry[: layout.counts[t - 1]][ending] = current[: layout.counts[t - 1]][ending]
-        paths[start : start + n] = current[:n]
-        current[:n] = np.take_along_axis(pointers[start : start + n], current[:n], axis=1)
-    last = layout.sorted_lengths == layout.n_steps
-    entry[last] = current[last]
-    return paths, entry
+def log_vector_distance(p, q):
+    """Largest difference between columns of normalized log-vectors (-inf equal to -inf)."""
+    with np.errstate(invalid="ignore"):
+        difference = np.abs(p - q)
+    difference[(p == -np.inf) & (q == -np.inf)] = 0.0
+    return difference.max(axis=0)
 
 
 # -- log-domain reference (one sequence) -------------------------------------------------
@@ -227,102 +87,139 @@ def forward_backward_log(log_B, log_start, log_A):
     return log_likelihood, gamma, xi_sum
 
 
-# -- the plan: sequences cut into pieces ------------------------------------------------
-class _Pass:
-    """One direction of the recursion: its layout and where results go."""
+def viterbi_sequential(log_B, log_start, log_A):
+    """Plain Viterbi for one sequence ``log_B`` (T, K): the test oracle.
 
-    def __init__(self, rows, lengths, leads):
-        self.layout = LockstepLayout(rows, lengths)
-        real = np.ones(len(rows), dtype=bool)
-        if leads.any():
-            chains = np.repeat(np.arange(len(leads)), leads)
-            steps = np.arange(chains.size) - np.repeat(np.cumsum(leads) - leads, leads)
-            real[self.layout.positions(chains, steps)] = False
-        # Every row occurs once outside warm-ups: results go back to row order by
-        # a gather through this inverse map (np.take is ~3x faster than fancy
-        # assignment into the rows).
-        self.inverse = np.empty(self.layout.packed_rows.shape[0] if real.all()
-                                else int(real.sum()), dtype=np.intp)
-        self.inverse[self.layout.packed_rows[real]] = np.flatnonzero(real)
-        self.leads = leads
+    Unnormalized scores, first state on ties.  Returns ``(log_prob, path)``.
+    """
+    T, K = log_B.shape
+    delta = log_start + log_B[0]
+    pointers = np.zeros((T, K), dtype=np.intp)
+    for t in range(1, T):
+        scores = delta[:, None] + log_A
+        pointers[t] = np.argmax(scores, axis=0)
+        delta = scores[pointers[t], np.arange(K)] + log_B[t]
+    path = np.empty(T, dtype=np.intp)
+    path[-1] = np.argmax(delta)
+    for t in range(T - 1, 0, -1):
+        path[t - 1] = pointers[t, path[t]]
+    return float(delta[path[-1]]), path
 
-    def gather(self, by_row):
-        return np.take(by_row, self.layout.packed_rows, axis=0)
 
-    def to_rows(self, packed):
-        return np.take(packed, self.inverse, axis=0)
+# -- chain kernels: one step for a (K, n_chains) block --------------------------------
+def _restart(block, chains, value):
+    if chains is not None:
+        block[:, chains] = value[:, None]
 
-    def carried(self, packed, check):
-        """Vectors the pieces ``check`` carried at their last warm-up step."""
-        return packed[self.layout.positions(check, self.leads[check] - 1)]
+
+def _forward_step(AT, previous, B, out, scale, restart, startprob, ones):
+    np.matmul(AT, previous, out=out)
+    _restart(out, restart, startprob)
+    out *= B
+    np.matmul(ones, out, out=scale)
+    out /= scale
+
+
+def _backward_step(A, following, B_following, out, restart, uniform, ones, carried):
+    np.multiply(B_following, following, out=carried)
+    np.matmul(A, carried, out=out)
+    _restart(out, restart, uniform)
+    out /= np.matmul(ones, out)
+
+
+def _viterbi_step(log_A3, previous, log_B, out, best, restart, log_start, scores):
+    np.add(previous[:, None, :], log_A3, out=scores)
+    np.max(scores, axis=0, out=out)
+    _restart(out, restart, log_start)
+    out += log_B
+    np.max(out, axis=0, out=best)
+    out -= best
+
+
+def _backtrack_step(log_A, following, delta, out, restart):
+    scores = np.take(log_A, following, axis=1)
+    scores += delta
+    np.argmax(scores, axis=0, out=out)
+    if restart is not None:
+        out[restart] = np.argmax(delta[:, restart], axis=0)
+
+
+def _subset(selection, chains):
+    """Positions in ``chains`` of the chains a step selection holds."""
+    if selection is None:
+        return None
+    if isinstance(selection, slice):
+        return selection
+    index = np.flatnonzero(np.isin(chains, selection))
+    return index if index.size else None
 
 
 class ForwardBackward:
-    """Forward-backward and Viterbi over all sequences; long ones cut into pieces.
+    """Forward-backward and Viterbi over all sequences, in chains of ``L`` rows.
 
     Parameters
     ----------
     sequences : Sequences
     piece_length : int, default=None
-        Rows per piece of a long sequence; default ``max(256, sqrt(n) / 2)``:
-        short pieces mean few Python steps, and ``warmup`` must stay small next
-        to them.  Sequences up to twice this length are not cut.
-    warmup : int, default=64
-        Steps a piece starts early.
+        Rows per chain ``L``.  By default, when all sequences have the same
+        length up to ``2 * max(64, sqrt(n) / 2)`` rows, one sequence per chain
+        (no warm-up at all); otherwise ``max(64, sqrt(n) / 2)``: few Python
+        steps, many chains, and ``warmup`` small next to ``L``.
+    warmup : int, default=32
+        Steps a chain that starts (ends) inside a sequence runs early (late).
     """
 
-    def __init__(self, sequences, piece_length=None, warmup=64):
+    def __init__(self, sequences, piece_length=None, warmup=32):
         self.sequences = sequences
         n = sequences.n_samples
-        L = piece_length or max(256, int(math.sqrt(n) / 2))
-        self.pieces = self._cut(sequences, L, min(warmup, L))
-        order, starts = sequences.order, sequences.starts
-        first = starts[self.pieces[:, 0]] + self.pieces[:, 1]
-        stop = starts[self.pieces[:, 0]] + self.pieces[:, 2]
-        leads, trails = self.pieces[:, 3], self.pieces[:, 4]
-        forward_lengths = stop - first + leads
-        backward_lengths = stop - first + trails
-        # Row indices of every forward chain (time order) and backward chain (reversed).
-        forward_index = np.repeat(first - leads, forward_lengths) + _ranges(forward_lengths)
-        backward_index = np.repeat(stop + trails - 1, backward_lengths) - _ranges(
-            backward_lengths)
-        self.forward = _Pass(order[forward_index], forward_lengths, leads)
-        self.backward = _Pass(order[backward_index], backward_lengths, trails)
-        # Rows a piece's warm-up ends on: the row before it (forward), after it (backward).
-        self._before = order[np.maximum(first - 1, 0)]
-        self._after = order[np.minimum(stop, n - 1)]
-        self._first_rows, self._stops = first, stop
-        self._contiguous = np.array_equal(order, np.arange(n))
-        last_rows = order[starts + sequences.lengths - 1]
-        if self._contiguous:
-            # Transition (r, r + 1) is real unless r ends a sequence.
-            self._transition_weight = np.ones(n - 1)
-            self._transition_weight[last_rows[:-1]] = 0.0
-        else:
-            inner = np.ones(n, dtype=bool)
-            inner[starts + sequences.lengths - 1] = False
-            self._transition_from = order[inner]
-            self._transition_to = order[np.roll(inner, 1)]
-        self._backtrack_layout = None
-        self._stop_rows = order[stop - 1]
-        self._piece_of_row = np.empty(n, dtype=np.intp)
-        self._piece_of_row[order[np.repeat(first, stop - first) + _ranges(stop - first)]] = \
-            np.repeat(np.arange(len(self.pieces)), stop - first)
+        lengths = sequences.lengths
+        L = piece_length
+        if L is None:
+            L = max(64, int(math.sqrt(n) / 2))
+            if lengths.min() == lengths.max() and lengths[0] <= 2 * L:
+                L = int(lengths[0])
+        self.layout = layout = ChainLayout(lengths, L, warmup)
+        self.pieces = np.arange(layout.P)
+        self._order = None if np.array_equal(sequences.order, np.arange(n)) else \
+            sequences.order
+        self._starts = sequences.starts
+        self._transitions = layout.transition_grid.astype(float)
+        self._workspaces = {}
 
-    @staticmethod
-    def _cut(sequences, L, W):
-        """(sequence, start, stop, forward lead, backward trail) of every piece."""
-        long = np.flatnonzero(sequences.lengths > 2 * L)
-        if not long.size:
-            n_seq = sequences.n_sequences
-            return np.column_stack([np.arange(n_seq), np.zeros(n_seq, int), sequences.lengths,
-                                    np.zeros(n_seq, int), np.zeros(n_seq, int)]).astype(np.intp)
-        pieces = []
-        for i, length in enumerate(sequences.lengths):
-            bounds = list(range(0, length, L)) + [length] if i in set(long) else [0, length]
-            for start, stop in zip(bounds[:-1], bounds[1:]):
-                pieces.append((i, start, stop, min(W, start), min(W, length - stop)))
-        return np.array(pieces, dtype=np.intp)
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_workspaces"] = {}
+        return state
+
+    def _buffer(self, name, shape):
+        """A reused (uninitialized) array: fresh pages cost more than the arithmetic.
+
+        One set per thread, so that threads sharing this object never share a buffer.
+        """
+        work = self._workspaces.setdefault(threading.get_ident(), {})
+        array = work.get(name)
+        if array is None or array.shape != shape:
+            array = work[name] = np.empty(shape)
+        return array
+
+    def _to_stream(self, by_row):
+        return by_row if self._order is None else np.take(by_row, self._order, axis=1)
+
+    def _to_rows(self, stream, axis=0):
+        if self._order is None:
+            return stream
+        out = np.empty_like(stream)
+        index = [slice(None)] * stream.ndim
+        index[axis] = self._order
+        out[tuple(index)] = stream
+        return out
+
+    def _per_sequence(self, packed_steps, reduce=np.add):
+        return reduce.reduceat(self.layout.unpack_steps(packed_steps), self._starts)
+
+    def _sequence_grid(self, flags):
+        """(L, P) mask of the rows of sequences flagged in ``flags``."""
+        return self.layout.grid(np.repeat(flags, self.sequences.lengths))
 
     # -- posteriors ----------------------------------------------------------------
     def posteriors(self, log_B, startprob, transmat, want_xi=True):
@@ -352,7 +249,7 @@ class ForwardBackward:
         ``log_B`` is (K, n_samples); returns (n_sequences,).
         """
         with single_threaded_blas():
-            _, _, log_likelihood, broken = self._scaled_forward(log_B, startprob, transmat)
+            _, _, _, log_likelihood, broken = self._scaled_forward(log_B, startprob, transmat)
         for i in np.flatnonzero(broken):
             rows = self.sequences.rows(i)
             with np.errstate(divide="ignore"):
@@ -361,29 +258,45 @@ class ForwardBackward:
         return log_likelihood
 
     def _scaled_forward(self, log_B, startprob, transmat):
-        """Scaled emissions (rows), forward vectors, log-likelihoods, underflowed sequences."""
-        B, shift = shifted_exp(log_B, axis=0)
-        B = np.ascontiguousarray(B.T)
-        # An impossible row (all emissions zero) yields 0/0 in its own chain only; the
-        # sequence is detected below and redone in the log domain.
+        """Packed scaled emissions, forward vectors, normalizers, log-likelihoods, underflows."""
+        layout = self.layout
+        B = layout.pack(self._to_stream(log_B), out=self._buffer("B", (layout.L, len(log_B),
+                                                                        layout.P)))
+        B, shift = shifted_exp(B, axis=1, out=B)
+        # An impossible row (all emissions zero) yields 0/0 in its own sequence only
+        # (the next sequence restarts); the sequence is redone in the log domain.
         with np.errstate(divide="ignore", invalid="ignore"):
-            alpha, log_scale = self._forward(B, startprob, transmat)
-        log_likelihood = self.sequences.sum_per_sequence(log_scale + shift[0])
-        broken = ~np.isfinite(log_likelihood) | self._underflowed(log_scale)
-        return B, alpha, log_likelihood, broken
+            alpha, scale = self._forward(B, startprob, transmat)
+            log_scale = np.log(scale)
+        log_likelihood = self._per_sequence(log_scale + shift[:, 0])
+        low = ~(log_scale > math.log(UNDERFLOW))
+        broken = ~np.isfinite(log_likelihood) | (self._per_sequence(low, np.logical_or) > 0)
+        return B, alpha, scale, log_likelihood, broken
 
     def _posteriors(self, log_B, startprob, transmat, want_xi):
-        B, alpha, log_likelihood, broken = self._scaled_forward(log_B, startprob, transmat)
-        self._neutralize(broken, B, alpha)
-        beta = self._backward(B, transmat)
-        gamma = alpha * beta
-        total = gamma.sum(axis=1, keepdims=True)
-        empty = ~(total[:, 0] > 0)
+        B, alpha, scale, log_likelihood, broken = self._scaled_forward(log_B, startprob,
+                                                                      transmat)
+        if broken.any():
+            self._neutralize(broken, B, alpha)
+        with np.errstate(invalid="ignore"):
+            beta = self._backward(B, transmat)
+        gamma = np.multiply(alpha, beta, out=self._buffer("gamma", B.shape))
+        total = np.matmul(np.ones(B.shape[1]), gamma)
+        empty = ~(total > 0)
         if empty.any():  # alpha and beta concentrated on different states: underflow
-            broken[self.sequences.sequence_of_row[empty]] = True
-            self._neutralize(broken, B, alpha, beta, gamma, total)
-        gamma /= total
-        xi_sum = self._transition_counts(B, alpha, beta, transmat, broken) if want_xi else None
+            mask = self._sequence_grid(broken)
+            mask |= empty
+            broken |= self._per_sequence(mask, np.logical_or) > 0
+            self._neutralize(broken, B, alpha, beta, gamma)
+            total[self._sequence_grid(broken)] = 1.0
+        # Normalized straight into row order (n, K): one pass, no separate transposition.
+        L, K, P = gamma.shape
+        rows = np.empty((P, L, K))
+        np.divide(gamma, total[:, None, :], out=rows.transpose(1, 2, 0))
+        gamma = self._to_rows(rows.reshape(P * L, K)[: self.layout.n])
+        xi_sum = None
+        if want_xi:
+            xi_sum = self._transition_counts(B, alpha, beta, scale, total, transmat, broken)
         for i in np.flatnonzero(broken):
             rows = self.sequences.rows(i)
             with np.errstate(divide="ignore"):
@@ -397,163 +310,211 @@ class ForwardBackward:
 
     def _neutralize(self, broken, *arrays):
         """Set rows of broken sequences to 1: they are redone in the log domain."""
-        if broken.any():
-            rows = broken[self.sequences.sequence_of_row]
-            for array in arrays:
-                array[rows] = 1.0
+        mask = self._sequence_grid(broken)
+        for array in arrays:
+            array.transpose(0, 2, 1)[mask] = 1.0
 
-    def _underflowed(self, log_scale):
-        low = ~(log_scale > math.log(UNDERFLOW))
-        return np.bincount(self.sequences.sequence_of_row, weights=low,
-                           minlength=self.sequences.n_sequences) > 0
+    def _transition_counts(self, B, alpha, beta, scale, total, transmat, broken):
+        """Sum over t of xi_t(i, j) = alpha_t(i) A_ij v_j / (alpha_t . A v), v = B_t+1 beta_t+1.
 
-    def _transition_counts(self, B, alpha, beta, transmat, broken):
-        """Sum over t of xi_t(i, j) = alpha_t(i) A_ij v_j / (alpha_t . A v), v = B_{t+1} beta_{t+1}.
-
-        Sequences redone in the log domain contribute their own counts.
+        The denominator is ``scale_{t+1} * (alpha_{t+1} . beta_{t+1})``: both
+        factors are at hand.  Sequences redone in the log domain contribute
+        their own counts.  Overwrites ``alpha`` and ``beta``.
         """
-        if self._contiguous:
-            a, v = alpha[:-1], B[1:] * beta[1:]
-            weight = self._transition_weight
-            if broken.any():
-                weight = weight * ~broken[self.sequences.sequence_of_row[:-1]]
-        else:
-            a = alpha[self._transition_from]
-            v = B[self._transition_to] * beta[self._transition_to]
-            weight = ~broken[self.sequences.sequence_of_row[self._transition_from]]
-        denominator = np.einsum("ij,ij->i", a @ transmat, v)
+        weight = self._transitions
+        if broken.any():
+            weight = weight * ~self._sequence_grid(broken)
+        denominator = np.ones_like(scale)
+        np.multiply(scale[1:], total[1:], out=denominator[:-1])
+        np.multiply(scale[0, 1:], total[0, 1:], out=denominator[-1, :-1])
         denominator[denominator == 0] = 1.0
-        return transmat * ((a * (weight / denominator)[:, None]).T @ v)
+        alpha *= (weight / denominator)[:, None, :]
+        beta *= B
+        counts = np.matmul(alpha[:-1], beta[1:].transpose(0, 2, 1)).sum(axis=0)
+        counts += alpha[-1, :, :-1] @ beta[0, :, 1:].T
+        return transmat * counts
 
     # -- the two passes ------------------------------------------------------------
     def _forward(self, B, startprob, transmat):
-        pass_, pieces = self.forward, self.pieces
-        layout = pass_.layout
-        prior = np.where((pieces[:, 1] == 0)[:, None], startprob, 1.0 / B.shape[1])
-        packed, scale = forward_lockstep(pass_.gather(B), transmat,
-                                         prior[np.argsort(layout.rank)], layout)
-        alpha, log_scale = pass_.to_rows(packed), pass_.to_rows(np.log(scale))
+        L, K, P = B.shape
+        AT = np.ascontiguousarray(transmat.T)
+        ones = np.ones(K)
+        alpha, scale = self._buffer("alpha", B.shape), np.empty((L, P))
 
-        def rerun(index, exact):
-            chains = LockstepLayout(*self._piece_rows(index))
-            prior = (exact @ transmat)[np.argsort(chains.rank)]
-            packed, scale = forward_lockstep(B[chains.packed_rows], transmat, prior, chains)
-            alpha[chains.packed_rows] = packed
-            log_scale[chains.packed_rows] = np.log(scale)
+        def step(previous, B_t, out, norm, restart):
+            _forward_step(AT, previous, B_t, out, norm, restart, startprob, ones)
 
-        self._settle(alpha, packed, pass_, self._before, rerun)
-        return alpha, log_scale
+        self._chains_forward(B, alpha, scale, 1.0 / K, step, hilbert_distance)
+        return alpha, scale
+
+    def _chains_forward(self, data, out, norms, initial, step, distance):
+        """Run a forward recursion ``step`` over all chains, warm-ups and verification.
+
+        ``step(previous, data_t, out_t, norm_t, restart)`` advances (K, m)
+        blocks; ``out`` (L, K, P) and ``norms`` (L, P) receive every step.
+        Warm-ups start from the constant ``initial``; ``distance`` compares the
+        vector a warm-up carried with the neighbouring chain's.
+        """
+        layout = self.layout
+        L, K, P = data.shape
+        previous = np.full((K, P), initial)
+        if layout.forward_warmup:
+            warm, spare = previous[:, 1:], np.empty((K, P - 1))
+            for t, restart in zip(range(L - layout.W, L), layout.warm_starts_at):
+                step(warm, data[t, :, :-1], spare, np.empty(P - 1), restart)
+                warm, spare = spare, warm
+            previous[:, 1:] = warm
+        for t in range(L):
+            step(out[t - 1] if t else previous, data[t], out[t], norms[t], layout.starts_at[t])
+
+        def rerun(chains, exact):
+            vector = exact
+            for t in range(L):
+                columns = (slice(None), chains)
+                new, norm = np.empty_like(vector), np.empty(len(chains))
+                step(vector, data[t][columns], new, norm, _subset(layout.starts_at[t], chains))
+                same = distance(new, out[t][columns]) <= BOUNDARY_TOL
+                out[t][columns], norms[t, chains] = new, norm
+                if same.all():
+                    return
+                chains, vector = chains[~same], new[:, ~same]
+
+        check = layout.forward_check
+        self._settle(previous[:, check], lambda: out[L - 1][:, check - 1], check, rerun,
+                     distance)
 
     def _backward(self, B, transmat):
-        pass_ = self.backward
-        layout = pass_.layout
-        end = np.full((layout.n_chains, B.shape[1]), 1.0 / B.shape[1])
-        packed = backward_lockstep(pass_.gather(B), transmat, end, layout)
-        beta = pass_.to_rows(packed)
+        layout = self.layout
+        L, K, P = B.shape
+        A = np.ascontiguousarray(transmat)
+        ones = np.ones(K)
+        uniform = np.full(K, 1.0 / K)
+        beta = self._buffer("beta", B.shape)
+        carried = np.empty((K, P))
+        following = np.full((K, P), 1.0 / K)
+        B_following = np.ones((K, P))
+        if layout.backward_warmup:
+            trail, spare = np.full((K, P - 1), 1.0 / K), np.empty((K, P - 1))
+            for step in range(layout.W - 2, -1, -1):
+                _backward_step(A, trail, B[step + 1, :, 1:], spare, layout.trail_ends_at[step],
+                               uniform, ones, carried[:, 1:])
+                trail, spare = spare, trail
+            following[:, :-1] = trail
+            B_following[:, :-1] = B[0, :, 1:]
+        check = layout.backward_check
+        used = following[:, check]
+        for t in range(L - 1, -1, -1):
+            if t < L - 1:
+                following, B_following = beta[t + 1], B[t + 1]
+            _backward_step(A, following, B_following, beta[t], layout.ends_at[t], uniform,
+                           ones, carried)
 
-        def rerun(index, exact):
-            chains = LockstepLayout(*self._piece_rows(index, reverse=True))
-            after = self._after[index]
-            end = _normalize_rows((B[after] * exact) @ transmat.T)[np.argsort(chains.rank)]
-            beta[chains.packed_rows] = backward_lockstep(B[chains.packed_rows], transmat, end,
-                                                         chains)
+        def rerun(chains, exact):
+            vector, B_next = exact, B[0][:, chains + 1]
+            for t in range(L - 1, -1, -1):
+                columns = (slice(None), chains)
+                new = np.empty_like(vector)
+                _backward_step(A, vector, B_next, new, _subset(layout.ends_at[t], chains),
+                               uniform, ones, np.empty_like(vector))
+                same = hilbert_distance(new, beta[t][columns]) <= BOUNDARY_TOL
+                beta[t][columns] = new
+                if same.all() or t == 0:
+                    return
+                chains, vector = chains[~same], new[:, ~same]
+                B_next = B[t][:, chains]
 
-        self._settle(beta, packed, pass_, self._after, rerun)
+        self._settle(used, lambda: beta[0][:, check + 1], check, rerun, hilbert_distance)
         return beta
 
-    def _piece_rows(self, index, reverse=False):
-        """(rows, lengths) of the real rows of pieces ``index``, optionally reversed."""
-        first, stop = self._first_rows[index], self._stops[index]
-        lengths = stop - first
-        if reverse:
-            flat = np.repeat(stop - 1, lengths) - _ranges(lengths)
-        else:
-            flat = np.repeat(first, lengths) + _ranges(lengths)
-        return self.sequences.order[flat], lengths
-
     @staticmethod
-    def _settle(out, packed, pass_, boundary_rows, rerun, distance=hilbert_distance):
-        """Verify every piece's warm-up against its neighbour; rerun until all agree.
+    def _settle(used, exact_vectors, check, rerun, distance):
+        """Verify the carried vectors ``used`` of chains ``check``; rerun until all agree.
 
-        A piece with a warm-up carried, at its last warm-up step, a vector for
-        ``boundary_rows[piece]`` -- a row its neighbour owns.  While the two
-        differ, the piece is recomputed from the neighbour's current vector; the
-        first piece of a sequence is exact, so this terminates.
+        ``exact_vectors()`` gives the current vectors of the neighbouring
+        chains at the rows the warm-ups ended on.  While a chain's carried
+        vector differs, the chain is recomputed from the neighbour's vector;
+        the first chain of a sequence is exact, so this terminates.
         """
-        check = np.flatnonzero(pass_.leads > 0)
         if not check.size:
             return
-        used = pass_.carried(packed, check)
         while True:
-            exact = out[boundary_rows[check]]
+            exact = exact_vectors()
             bad = distance(used, exact) > BOUNDARY_TOL
             if not bad.any():
                 return
-            rerun(check[bad], exact[bad])
-            used[bad] = exact[bad]
+            rerun(check[bad], exact[:, bad])
+            used[:, bad] = exact[:, bad]
+
 
     # -- Viterbi -------------------------------------------------------------------
     def viterbi(self, log_B, log_start, log_A):
-        """Most likely path of every sequence (long ones in verified pieces).
+        """Most likely path of every sequence.
 
         ``log_B`` is (K, n_samples).  Returns the best path's joint
         log-probability per sequence and the state of every row (input order).
         """
-        log_B = np.ascontiguousarray(log_B.T)
-        pass_, pieces = self.forward, self.pieces
-        layout = pass_.layout
-        prior = np.where((pieces[:, 1] == 0)[:, None], log_start, 0.0)
-        with np.errstate(invalid="ignore"):
-            packed = viterbi_lockstep(pass_.gather(log_B), log_A,
-                                      prior[np.argsort(layout.rank)], layout)
-        delta, best, pointers = (pass_.to_rows(a) for a in packed)
+        with single_threaded_blas(), np.errstate(invalid="ignore"):
+            log_B = self.layout.pack(self._to_stream(log_B))
+            delta, best = self._viterbi_forward(log_B, log_start, log_A)
+            path = self._backtrack(delta, log_A)
+            log_prob = self._per_sequence(best)
+        log_prob[np.isnan(log_prob)] = -np.inf
+        return log_prob, self._to_rows(self.layout.unpack_steps(path))
 
-        def rerun(index, exact):
-            scores = exact[:, :, None] + log_A
-            chains = LockstepLayout(*self._piece_rows(index))
-            rows = chains.packed_rows
-            with np.errstate(invalid="ignore"):
-                d, b, p = viterbi_lockstep(log_B[rows], log_A,
-                                           scores.max(axis=1)[np.argsort(chains.rank)], chains)
-            delta[rows], best[rows], pointers[rows] = d, b, p
-            pointers[self.sequences.order[self._first_rows[index]]] = scores.argmax(axis=1)
+    def _viterbi_forward(self, log_B, log_start, log_A):
+        """Max-product scores (L, K, P), each step shifted to max 0, and the shifts (L, P)."""
+        L, K, P = log_B.shape
+        log_A3 = np.ascontiguousarray(log_A)[:, :, None]
+        delta, best = np.empty_like(log_B), np.empty((L, P))
+        scores = np.empty((K, K, P))
 
-        self._settle(delta, packed[0], pass_, self._before, rerun, _log_vector_distance)
-        return self.sequences.sum_per_sequence(best), self._backtrack(delta, pointers)
+        def step(previous, log_B_t, out, norm, restart):
+            _viterbi_step(log_A3, previous, log_B_t, out, norm, restart, log_start,
+                          scores[:, :, : previous.shape[1]])
 
-    def _backtrack(self, delta, pointers):
-        """Walk every piece back from each possible end state, then chain the pieces."""
-        if self._backtrack_layout is None:
-            rows, lengths = self._piece_rows(np.arange(len(self.pieces)), reverse=True)
-            self._backtrack_layout = _Pass(rows, lengths, np.zeros(len(lengths), np.intp))
-        pass_ = self._backtrack_layout
-        paths, entry = backtrack_lockstep(pass_.gather(pointers), pass_.layout)
-        paths, entry = pass_.to_rows(paths), entry[pass_.layout.rank]
-        # End state of each piece: the sequence's best final state for its last piece,
-        # then the entry pointer of the piece after it, walking back.
-        sequence, start = self.pieces[:, 0], self.pieces[:, 1]
-        is_last = np.append(sequence[1:] != sequence[:-1], True)
-        end_state = np.empty(len(self.pieces), dtype=np.intp)
-        current = np.flatnonzero(is_last)
-        end_state[current] = np.argmax(delta[self._stop_rows[current]], axis=1)
-        while True:
-            current = current[start[current] > 0]
-            if not current.size:
-                break
-            end_state[current - 1] = entry[current, end_state[current]]
-            current = current - 1
-        return paths[np.arange(len(paths)), end_state[self._piece_of_row]]
+        self._chains_forward(log_B, delta, best, 0.0, step, log_vector_distance)
+        return delta, best
 
+    def _backtrack(self, delta, log_A):
+        """Best state of every row (L, P): chains walk back in lock-step.
 
-def _log_vector_distance(p, q):
-    """Largest difference between normalized log-vectors (-inf equal to -inf)."""
-    with np.errstate(invalid="ignore"):
-        difference = np.abs(p - q)
-    difference[(p == -np.inf) & (q == -np.inf)] = 0.0
-    return difference.max(axis=1)
+        A chain that ends inside a sequence starts ``warmup`` rows into the next
+        chain from that row's best state; the state it reaches at the next
+        chain's first row must be the one the next chain holds there.  Chains
+        that disagree are walked again from that state until their new states
+        meet the old ones (from there on the walks are identical).
+        """
+        layout = self.layout
+        L, K, P = delta.shape
+        path = np.empty((L, P), dtype=np.intp)
+        following = np.zeros(P, dtype=np.intp)
+        if layout.backward_warmup:
+            W = max(layout.W, 1)
+            trail = np.argmax(delta[W - 1, :, 1:], axis=0)
+            for step in range(W - 2, -1, -1):
+                _backtrack_step(log_A, trail, delta[step, :, 1:], trail,
+                                layout.trail_ends_at[step])
+            following[:-1] = trail
+        check = layout.backward_check
+        used = following[check]
+        for t in range(L - 1, -1, -1):
+            _backtrack_step(log_A, path[t + 1] if t < L - 1 else following, delta[t], path[t],
+                            layout.ends_at[t])
 
+        def rerun(chains, exact):
+            state = exact[0]
+            for t in range(L - 1, -1, -1):
+                new = np.empty(len(chains), dtype=np.intp)
+                _backtrack_step(log_A, state, delta[t][:, chains], new,
+                                _subset(layout.ends_at[t], chains))
+                same = new == path[t, chains]
+                path[t, chains] = new
+                if same.all():
+                    return
+                chains, state = chains[~same], new[~same]
 
-def _ranges(lengths):
-    """Concatenated ``arange(length)`` for each length."""
-    lengths = np.asarray(lengths, dtype=np.intp)
-    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        def distance(a, b):
+            return (a != b).any(axis=0).astype(float)
+
+        self._settle(used[None], lambda: path[0][None, check + 1], check, rerun, distance)
+        return path

@@ -1,4 +1,4 @@
-"""Which rows form which sequence, and the lock-step layout recursions run on.
+"""Which rows form which sequence, and the chain layout recursions run on.
 
 Users describe sequences either by ``lengths`` (hmmlearn's convention: the
 rows are contiguous, sequence after sequence) or by ``sequence_ids`` (one label
@@ -6,11 +6,13 @@ per row; rows with the same label form one sequence in their order of
 appearance and need not be contiguous).  Both become a :class:`Sequences`.
 
 The HMM recursions are sequential in time, so they are vectorized across
-sequences instead: all chains advance one time step per Python iteration.  A
-:class:`LockstepLayout` packs chains sorted by decreasing length time-major,
-so at time ``t`` the active chains are a prefix and occupy the contiguous
-packed positions ``offsets[t] : offsets[t] + counts[t]``; packing wastes no
-memory on padding.
+chains instead: all chains advance one time step per Python iteration.  A
+:class:`ChainLayout` lays the sequences end to end in one stream and cuts the
+stream into ``P`` chains of ``L`` rows, packed ``(L, K, P)`` (step, state,
+chain): every step is one contiguous ``(K, P)`` block, and packing or
+unpacking is a transposition, not a gather.  A chain may hold the end of one
+sequence and the start of the next: the recursions restart at every sequence
+start (forward) and end (backward), so they never mix sequences.
 """
 
 import numbers
@@ -107,52 +109,103 @@ def _from_ids(n_samples, sequence_ids):
     return Sequences(order, np.bincount(sequence))
 
 
-class LockstepLayout:
-    """Chains of rows packed time-major for lock-step recursions.
+class ChainLayout:
+    """All rows, sequence after sequence, cut into ``P`` chains of ``L`` rows.
+
+    Chain ``c`` holds stream rows ``c * L .. c * L + L - 1``; row ``r`` is at
+    step ``r % L`` of chain ``r // L``.  The stream is padded to ``P * L``
+    rows with neutral rows (emission log-likelihood 0) after its end.
 
     Parameters
     ----------
-    rows : ndarray of int
-        Row indices of all chains, chain after chain, each in the order the
-        recursion visits them.
     lengths : ndarray of int
-        Length of each chain.
+        Sequence lengths, in stream order.
+    L : int
+        Rows per chain.
+    warmup : int
+        Steps a chain that starts inside a sequence begins early (forward) or
+        ends late (backward), from an uninformative vector; see
+        :mod:`emlearn._hmm.forward_backward`.
 
     Attributes
     ----------
-    rank : ndarray of shape (n_chains,)
-        Position of each chain in the length-sorted order (longest first).
-    packed_rows : ndarray of shape (n_positions,)
-        The row at each packed position.
-    offsets, counts : ndarray of shape (n_steps,)
-        Step ``t`` covers packed positions ``offsets[t] : offsets[t] + counts[t]``;
-        chain ``c`` is at position ``offsets[t] + rank[c]``.
+    starts_at, ends_at : list of (ndarray or slice or None), one per step
+        Chains whose row at that step starts (ends) a sequence.
+    forward_check, backward_check : ndarray of int
+        Chains whose warm-up must be verified: ``c >= 1`` whose rows
+        ``c * L - warmup .. c * L`` hold no sequence start (the forward
+        recursion does not restart there), ``c <= P - 2`` whose rows
+        ``c * L + L - 1 .. c * L + L - 1 + warmup`` hold no sequence end.
+    forward_warmup, backward_warmup : bool
+        Whether any chain starts (ends) inside a sequence, so the warm-up
+        steps must run at all.
     """
 
-    def __init__(self, rows, lengths):
+    def __init__(self, lengths, L, warmup):
         lengths = np.asarray(lengths, dtype=np.intp)
-        by_length = np.argsort(-lengths, kind="stable")
-        self.rank = np.empty_like(by_length)
-        self.rank[by_length] = np.arange(len(lengths))
-        self.sorted_lengths = lengths[by_length]
-        self.n_chains = len(lengths)
-        self.n_steps = int(self.sorted_lengths[0])
-        # counts[t] = number of chains longer than t (lengths are sorted descending)
-        self.counts = np.searchsorted(-self.sorted_lengths, -np.arange(1, self.n_steps + 1),
-                                      side="right")
-        self.offsets = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.intp)
+        self.n = n = int(lengths.sum())
+        self.L = L = max(1, min(int(L), n))
+        self.P = P = -(-n // L)
+        self.W = W = max(0, min(int(warmup), L))
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
-        chain = np.repeat(np.arange(self.n_chains), lengths)
-        step = np.arange(len(rows)) - starts[chain]
-        self.packed_rows = np.empty(len(rows), dtype=np.intp)
-        self.packed_rows[self.offsets[step] + self.rank[chain]] = rows
-        self.lengths = lengths
+        is_start = np.zeros(P * L + 1, dtype=bool)
+        is_start[starts] = True
+        is_end = np.zeros(P * L + 1, dtype=bool)
+        is_end[starts + lengths - 1] = True
+        self.start_grid = is_start[:-1].reshape(P, L).T
+        self.end_grid = is_end[:-1].reshape(P, L).T
+        self.starts_at = [_selection(row) for row in self.start_grid]
+        self.ends_at = [_selection(row) for row in self.end_grid]
+        # Warm-up steps of chains 1..P-1 run on the last W rows of chains 0..P-2.
+        self.warm_starts_at = [_selection(row[:-1]) for row in self.start_grid[L - W:]]
+        self.trail_ends_at = [_selection(row[1:]) for row in self.end_grid[:W]]
+        chain_first = np.arange(1, P) * L
+        chain_last = np.arange(P - 1) * L + L - 1
+        started = np.concatenate([[0], np.cumsum(is_start)])  # started[r] = starts before r
+        ended = np.concatenate([[0], np.cumsum(is_end)])
+        self.forward_check = 1 + np.flatnonzero(
+            started[chain_first + 1] - started[chain_first - W] == 0)
+        self.backward_check = np.flatnonzero(
+            ended[np.minimum(chain_last + W + 1, P * L + 1)] - ended[chain_last] == 0)
+        self.forward_warmup = P > 1 and not is_start[chain_first].all()
+        self.backward_warmup = P > 1 and not is_end[chain_last].all()
+        # transitions (r, r + 1) inside a sequence, at the packed position of r
+        inner = np.zeros(P * L, dtype=bool)
+        inner[:n] = True
+        inner[starts + lengths - 1] = False
+        self.transition_grid = inner.reshape(P, L).T
 
-    @classmethod
-    def from_chains(cls, chains):
-        """Layout of a list of row-index arrays."""
-        return cls(np.concatenate(chains), [len(c) for c in chains])
+    def pack(self, by_row, fill=0.0, out=None):
+        """(K, n) stream-ordered values to the packed (L, K, P) layout."""
+        K, L, P, n = by_row.shape[0], self.L, self.P, self.n
+        if out is None:
+            out = np.empty((L, K, P))
+        full = (P - 1) * L
+        out[:, :, : P - 1] = by_row[:, :full].reshape(K, P - 1, L).transpose(2, 0, 1)
+        tail = n - full
+        out[:tail, :, P - 1] = by_row[:, full:].T
+        out[tail:, :, P - 1] = fill
+        return out
 
-    def positions(self, chains, steps):
-        """Packed positions of ``(chain, step)`` pairs."""
-        return self.offsets[steps] + self.rank[chains]
+    def unpack(self, packed):
+        """Packed (L, K, P) values to (n, K) rows in stream order."""
+        L, K, P = packed.shape
+        return packed.transpose(2, 0, 1).reshape(P * L, K)[: self.n]
+
+    def unpack_steps(self, packed):
+        """Packed (L, P) per-row values to (n,) in stream order."""
+        return packed.T.reshape(-1)[: self.n]
+
+    def grid(self, by_row, fill=False):
+        """(n,) stream-ordered values to the packed (L, P) layout."""
+        full = np.full(self.P * self.L, fill, dtype=np.asarray(by_row).dtype)
+        full[: self.n] = by_row
+        return full.reshape(self.P, self.L).T
+
+
+def _selection(mask):
+    """Index of the True entries, a full slice when all are, None when none is."""
+    if mask.all():
+        return slice(None)
+    index = np.flatnonzero(mask)
+    return index if index.size else None

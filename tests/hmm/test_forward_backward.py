@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from emlearn._hmm.forward_backward import ForwardBackward, forward_backward_log
+from emlearn._hmm.forward_backward import (
+    ForwardBackward,
+    forward_backward_log,
+    viterbi_sequential,
+)
 from emlearn._hmm.sequences import make_sequences
 
 
@@ -155,3 +159,103 @@ def test_impossible_sequence_has_minus_inf_likelihood():
     log_likelihood, _, _ = fb.posteriors(log_B.T, startprob, transmat)
     assert log_likelihood[0] == -np.inf
     assert fb.log_likelihood(log_B.T, startprob, transmat)[0] == -np.inf
+
+
+# -- chains: sequences end to end, cut into chains of L rows -------------------------------
+def test_default_chain_length():
+    one_long = ForwardBackward(make_sequences(200_000))
+    assert one_long.layout.L == int(np.sqrt(200_000) / 2) and one_long.layout.P > 800
+    equal = ForwardBackward(make_sequences(200_000, lengths=[200] * 1000))
+    assert (equal.layout.L, equal.layout.P) == (200, 1000)
+    assert not equal.layout.forward_warmup and not equal.layout.backward_warmup
+    short = ForwardBackward(make_sequences(50, lengths=[30, 20]))
+    assert (short.layout.L, short.layout.P) == (50, 1)
+
+
+@pytest.mark.parametrize("sticky", [None, 0.999])
+@pytest.mark.parametrize("warmup", [0, 2, 32])
+def test_chains_across_sequence_boundaries_are_exact(sticky, warmup):
+    # Chains of 23 rows hold ends and starts of ragged sequences; with warm-ups of 0 or 2
+    # steps nearly every boundary fails and is recomputed until it meets the old vectors.
+    rng = np.random.RandomState(7)
+    K = 3
+    startprob, transmat = random_hmm(rng, K, sticky)
+    lengths = [1, 57, 3, 200, 23, 46, 2, 150]
+    log_B = rng.normal(scale=0.3 if sticky else 2.0, size=(sum(lengths), K))
+    sequences = make_sequences(len(log_B), lengths=lengths)
+    fb = ForwardBackward(sequences, piece_length=23, warmup=warmup)
+    log_likelihood, gamma, xi = fb.posteriors(log_B.T, startprob, transmat)
+    np.testing.assert_allclose(fb.log_likelihood(log_B.T, startprob, transmat), log_likelihood,
+                               rtol=1e-13)
+    log_prob, path = fb.viterbi(log_B.T, np.log(startprob), np.log(transmat))
+    expected_xi = np.zeros((K, K))
+    for i in range(len(lengths)):
+        rows = sequences.rows(i)
+        loglik, g, x = forward_backward_log(log_B[rows], np.log(startprob), np.log(transmat))
+        np.testing.assert_allclose(log_likelihood[i], loglik, rtol=1e-12)
+        np.testing.assert_allclose(gamma[rows], g, atol=1e-10)
+        expected_xi += x
+        best, best_path = viterbi_sequential(log_B[rows], np.log(startprob), np.log(transmat))
+        np.testing.assert_array_equal(path[rows], best_path)
+        np.testing.assert_allclose(log_prob[i], best, rtol=1e-12)
+    np.testing.assert_allclose(xi, expected_xi, rtol=1e-9)
+
+
+@pytest.mark.parametrize("sticky", [None, 0.99])
+def test_viterbi_on_a_long_sequence_equals_sequential_viterbi_with_ties(sticky):
+    # Integer scores make every sum exact, so ties are exact ties: both must keep the
+    # first state (numpy's argmax) at every step and at the end.
+    rng = np.random.RandomState(5)
+    K, T = 4, 5000
+    log_B = rng.randint(-3, 1, size=(T, K)).astype(float)
+    log_A = rng.randint(-4, 0, size=(K, K)).astype(float)
+    if sticky:
+        log_A[np.diag_indices(K)] = 0.0
+    log_start = np.zeros(K)
+    best, expected = viterbi_sequential(log_B, log_start, log_A)
+    sequences = make_sequences(T)
+    for L, warmup in [(None, 32), (40, 3), (97, 0)]:
+        log_prob, path = ForwardBackward(sequences, piece_length=L, warmup=warmup).viterbi(
+            log_B.T, log_start, log_A)
+        np.testing.assert_array_equal(path, expected)
+        assert log_prob[0] == best
+
+
+def test_pieces_with_interleaved_ids_and_an_impossible_sequence():
+    rng = np.random.RandomState(11)
+    K = 3
+    startprob, transmat = random_hmm(rng, K)
+    ids = np.repeat(np.arange(6), [40, 7, 90, 31, 60, 12])
+    rng.shuffle(ids)
+    log_B = rng.normal(size=(len(ids), K))
+    impossible_row = np.flatnonzero(ids == 2)[10]
+    log_B[impossible_row] = -np.inf
+    sequences = make_sequences(len(ids), sequence_ids=ids)
+    impossible = sequences.sequence_of_row[impossible_row]
+    fb = ForwardBackward(sequences, piece_length=16, warmup=4)
+    log_likelihood, gamma, _ = fb.posteriors(log_B.T, startprob, transmat)
+    with np.errstate(divide="ignore"):
+        log_prob, path = fb.viterbi(log_B.T, np.log(startprob), np.log(transmat))
+    for i in range(6):
+        rows = sequences.rows(i)
+        loglik, g, _ = forward_backward_log(log_B[rows], np.log(startprob), np.log(transmat))
+        best, best_path = viterbi_sequential(log_B[rows], np.log(startprob), np.log(transmat))
+        if i == impossible:
+            assert log_likelihood[i] == -np.inf and log_prob[i] == -np.inf
+            continue
+        np.testing.assert_allclose(log_likelihood[i], loglik, rtol=1e-12)
+        np.testing.assert_allclose(gamma[rows], g, atol=1e-10)
+        np.testing.assert_array_equal(path[rows], best_path)
+
+
+def test_pickled_plan_leaves_its_buffers_behind():
+    import pickle
+
+    rng = np.random.RandomState(0)
+    startprob, transmat = random_hmm(rng, 2)
+    log_B = rng.normal(size=(2, 300))
+    fb = ForwardBackward(make_sequences(300), piece_length=50)
+    expected = fb.posteriors(log_B, startprob, transmat)
+    copy = pickle.loads(pickle.dumps(fb))
+    assert copy._workspaces == {}
+    np.testing.assert_array_equal(copy.posteriors(log_B, startprob, transmat)[1], expected[1])

@@ -1,6 +1,5 @@
 """Missing-value imputation by EM under a Gaussian or a Gaussian mixture: :class:`EMImputer`."""
 
-import contextlib
 import math
 import numbers
 from numbers import Integral, Real
@@ -484,8 +483,8 @@ class EMImputer(TransformerMixin, BaseEstimator):
 
 
 def _blas_for(data):
-    """One BLAS thread for the small kernels of the missing-data E-step."""
-    return single_threaded_blas() if hasattr(data, "blocks") else contextlib.nullcontext()
+    """One BLAS thread for the E-step's chunk-sized products (see mixture.py)."""
+    return single_threaded_blas()
 
 
 def _observed_per_row(observed, weights):

@@ -3,12 +3,14 @@
 - :class:`GaussianMixtureEM`: Gaussian mixtures (clustering, density estimation),
   with missing values.
 - :class:`HMMEM`: hidden Markov models trained by Baum-Welch (regimes, sequences).
-- :class:`EMImputer`: missing-value imputation under a Gaussian or a Gaussian mixture.
+- :class:`EMImputer`: missing-value imputation under a Gaussian or a Gaussian mixture,
+  and multiple imputation, pooled by :func:`pool_rubin` (Rubin's rules).
 """
 
 from .hmm import HMMEM
 from .impute import EMImputer
 from .mixture import GaussianMixtureEM
+from .pooling import pool_rubin
 
 __version__ = "0.1.0"
-__all__ = ["EMImputer", "GaussianMixtureEM", "HMMEM", "__version__"]
+__all__ = ["EMImputer", "GaussianMixtureEM", "HMMEM", "pool_rubin", "__version__"]

@@ -200,7 +200,7 @@ def common_options():
                              "separated (default: every numeric column)")
     common.add_argument("--exclude", action="append", metavar="COLS",
                         help="columns not to model (names or 1-based positions)")
-    common.add_argument("--na-values", type=na_list, metavar="TOKENS",
+    common.add_argument("--na-values", type=na_list, action="extend", metavar="TOKENS",
                         help="more tokens that mark a missing cell, comma separated, "
                              "e.g. '?,-99' (always missing: empty, NA, NaN, N/A, null)")
     common.add_argument("--sep", type=delimiter_option, metavar="CHAR",

@@ -83,9 +83,13 @@ def em_messages(status, echo):
     os.dup2(write, 1)
     os.close(write)
 
+    end = f"-- end of the fit {os.getpid()} --\n"
+
     def pump():
         with open(read, encoding="utf-8", errors="replace") as lines:
             for text in lines:
+                if text == end:
+                    break
                 status.feed(text)
                 if echo:
                     sys.stderr.write(text)
@@ -97,9 +101,10 @@ def em_messages(status, echo):
         yield status
     finally:
         sys.stdout.flush()
-        os.dup2(saved, 1)  # the pipe closes unless worker processes still hold it
+        os.write(1, end.encode())  # worker processes may hold the pipe open: no end of file
+        os.dup2(saved, 1)
         os.close(saved)
-        thread.join(timeout=1.0)
+        thread.join(timeout=5.0)
 
 
 @contextlib.contextmanager

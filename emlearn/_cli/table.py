@@ -168,14 +168,13 @@ def choose_columns(table, columns=None, exclude=None, warn=print):
     if columns:
         chosen = [c for c in _resolve(table, columns, "--columns") if c.index not in excluded]
         chosen = list({c.index: c for c in chosen}.values())  # first mention wins
-        for column in chosen:
-            if column.kind != "numeric":
-                raise InputError(_not_numeric(column, table))
+        if any(column.kind != "numeric" for column in chosen):
+            raise InputError(_not_numeric([c for c in chosen if c.kind != "numeric"], table))
     else:
         candidates = [c for c in table.columns if c.index not in excluded]
         mixed = [c for c in candidates if c.kind == "mixed"]
         if mixed:
-            raise InputError("; ".join(_not_numeric(c, table) for c in mixed))
+            raise InputError(_not_numeric(mixed, table))
         chosen = [c for c in candidates if c.kind == "numeric"]
         for column in chosen:
             if column.identifier:
@@ -190,15 +189,22 @@ def choose_columns(table, columns=None, exclude=None, warn=print):
     return chosen
 
 
-def _not_numeric(column, table):
-    if column.kind == "mixed":
-        tokens = ",".join(sorted(column.tokens))
-        return (f"column {column.name!r} holds numbers and {column.describe_tokens()}; "
-                f"--na-values {tokens!r} reads them as missing, --exclude {column.name} "
-                f"leaves the column out")
-    example = next(iter(column.tokens), "")
-    return (f"column {column.name!r} is not numeric (it holds {example!r})" if example
-            else f"column {column.name!r} has no value in {table.name}")
+def _not_numeric(columns, table):
+    """The error for columns that are not (all) numbers: their odd tokens, and the way out."""
+    mixed = [c for c in columns if c.kind == "mixed"]
+    parts = [f"column {c.name!r} holds numbers and {c.describe_tokens()}" for c in mixed]
+    for column in columns:
+        if column.kind == "text":
+            example = next(iter(column.tokens), "")
+            parts.append(f"column {column.name!r} is not numeric (it holds {example!r})"
+                         if example else f"column {column.name!r} has no value in {table.name}")
+    if mixed:
+        tokens = ",".join(sorted({token for c in mixed for token in c.tokens}))
+        names = ",".join(c.name for c in mixed)
+        parts[len(mixed) - 1] += (f"; --na-values={tokens!r} reads them as missing, "
+                                  f"--exclude {names} leaves {'them' if len(mixed) > 1 else 'it'} "
+                                  f"out")
+    return "; ".join(parts)
 
 
 def _resolve(table, specs, option):

@@ -431,9 +431,8 @@ def test_dash_reads_standard_input_and_writes_standard_output(gappy_csv, tmp_pat
     text = path.read_text()
     result = emlearn("impute", "-", "-o", "-", "--verbose", cwd=tmp_path, stdin=text)
     assert result.returncode == 0, result.stderr
-    header, rows = list(csv.reader(io.StringIO(result.stdout)))[0], None  # pure CSV
-    assert header == ["a", "b", "c", "label"]
-    assert len(result.stdout.splitlines()) == 61
+    records = list(csv.reader(io.StringIO(result.stdout)))  # nothing but the CSV
+    assert records[0] == ["a", "b", "c", "label"] and len(records) == 61
     assert "filled 5 missing cells" in result.stderr and "EM converged" in result.stderr
     from_file = emlearn("impute", path.name, "-o", "file.csv", cwd=tmp_path)
     assert from_file.returncode == 0
@@ -496,3 +495,43 @@ def test_bad_covariance_types_and_n_jobs_are_rejected(blobs_csv, tmp_path):
     both = emlearn("cluster", blobs_csv.name, "-o", "out.csv", "--covariance-type", "full",
                    "--covariance-types", "full,diag", cwd=tmp_path)
     assert_one_line_error(both, "not both")
+
+
+def test_covariance_types_without_the_search_module_is_one_line(blobs_csv, tmp_path):
+    try:
+        import emlearn.search  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("emlearn.search is installed: the search path is tested above")
+    result = emlearn("cluster", blobs_csv.name, "-o", "out.csv", "--covariance-types",
+                     "full,diag", cwd=tmp_path)
+    assert_one_line_error(result, "--covariance-types needs emlearn.search")
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_write_output_is_exclusive_or_atomic_with_either_kind_of_temporary(
+        tmp_path, monkeypatch, unnamed):
+    """In process: the O_TMPFILE path, and the named temporary file where it is missing."""
+    from emlearn._cli.files import write_output
+    from emlearn._cli.table import InputError
+
+    if not unnamed:
+        monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    target = tmp_path / "out.csv"
+    write_output(str(target), lambda handle: handle.write("first\n"), force=False)
+    with pytest.raises(InputError, match="appeared while"):
+        write_output(str(target), lambda handle: handle.write("second\n"), force=False)
+    assert target.read_text() == "first\n"
+
+    def fail(handle):
+        handle.write("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_output(str(target), fail, force=True)
+    assert target.read_text() == "first\n"
+    write_output(str(target), lambda handle: handle.write("third\n"), force=True)
+    assert target.read_text() == "third\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]

@@ -58,11 +58,14 @@ def _write_api_pages():
     generated = DOCS / "generated"
     for name in names:
         title = f"emlearn.{name}"
+        directive = (f".. autoclass:: {name}\n   :members:\n\n"
+                     if isinstance(getattr(emlearn, name), type)
+                     else f".. autofunction:: {name}\n\n")
         _write_if_changed(
             generated / f"{title}.rst",
             f"{title}\n{'=' * len(title)}\n\n"
             ".. currentmodule:: emlearn\n\n"
-            f".. autoclass:: {name}\n   :members:\n\n"
+            + directive +
             f".. minigallery:: emlearn.{name}\n   :add-heading: Examples using {name}\n",
         )
     table = "\n".join(f"   {name}" for name in names)

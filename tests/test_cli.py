@@ -478,7 +478,6 @@ def test_verbose_shows_em_progress_and_long_runs_show_counts(large_csv, gappy_cs
 
 
 def test_cluster_covariance_types_searches_the_grid(blobs_csv, tmp_path):
-    pytest.importorskip("emlearn.search")
     result = emlearn("cluster", blobs_csv.name, "-o", "out.csv", "--components", "1-3",
                      "--covariance-types", "full,diag", "--n-jobs", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -495,21 +494,6 @@ def test_bad_covariance_types_and_n_jobs_are_rejected(blobs_csv, tmp_path):
     both = emlearn("cluster", blobs_csv.name, "-o", "out.csv", "--covariance-type", "full",
                    "--covariance-types", "full,diag", cwd=tmp_path)
     assert_one_line_error(both, "not both")
-
-
-def test_covariance_types_without_the_search_module_is_one_line(blobs_csv, tmp_path):
-    import importlib
-
-    try:
-        importlib.import_module("emlearn.search")
-    except ImportError:
-        pass
-    else:
-        pytest.skip("emlearn.search is installed: the search path is tested above")
-    result = emlearn("cluster", blobs_csv.name, "-o", "out.csv", "--covariance-types",
-                     "full,diag", cwd=tmp_path)
-    assert_one_line_error(result, "--covariance-types needs emlearn.search")
-    assert not (tmp_path / "out.csv").exists()
 
 
 @pytest.mark.parametrize("unnamed", [True, False])

@@ -136,11 +136,8 @@ def choose_by_bic(X, args, console):
 
 def search_grid(X, args, console):
     """Components x covariance types, searched by GaussianMixtureSearch (BIC)."""
-    try:
-        from ..search import GaussianMixtureSearch
-    except ImportError:
-        raise InputError("--covariance-types needs emlearn.search (GaussianMixtureSearch), "
-                         "which this installation lacks; use --covariance-type") from None
+    from ..search import GaussianMixtureSearch  # imported when used: it starts slower
+
     low, high = args.components
     search = GaussianMixtureSearch(
         n_components=tuple(range(low, high + 1)), covariance_type=tuple(args.covariance_types),

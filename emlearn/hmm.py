@@ -117,13 +117,27 @@ class HiddenMarkovModel:
     def m_step(self, stats, params):
         startprob, transmat = params.startprob, params.transmat
         if "startprob" not in self.fixed:
-            startprob = dirichlet_mode(stats.start, self.startprob_prior)
+            startprob = _mode_keeping_zeros(stats.start, self.startprob_prior, startprob)
         if "transmat" not in self.fixed:
-            estimate = dirichlet_mode(stats.transitions, self.transmat_prior, axis=1)
+            estimate = _mode_keeping_zeros(stats.transitions, self.transmat_prior, transmat,
+                                           axis=1)
             # A state never left (or never visited) keeps its row.
             transmat = keep_unvisited(estimate, transmat, np.isfinite(estimate).all(axis=1))
         emission = self.family.m_step(stats.emission, params.emission, self.fixed)
         return HMMParams(startprob, transmat, emission)
+
+
+def _mode_keeping_zeros(counts, prior, current, axis=-1):
+    """The Dirichlet posterior mode, with the zeros of ``current`` kept exactly zero.
+
+    A zero starting probability is a structural zero (a left-right model, a
+    state that cannot start): EM never makes it positive, and neither does the
+    prior (hmmlearn's rule).
+    """
+    zero = current == 0
+    if not zero.any():
+        return dirichlet_mode(counts, prior, axis=axis)
+    return dirichlet_mode(np.where(zero, 0.0, counts), np.where(zero, 1.0, prior), axis=axis)
 
 
 def _check_possible(log_probability):
@@ -191,6 +205,23 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     emissionprob_prior : float or array-like, default=1.0
         Dirichlet concentration for categorical emissions; a value above 1
         keeps symbols unseen in training from getting probability zero.
+    means_prior, means_weight : float or array-like, default=0.0
+        Gaussian emissions: mean (n_components, n_features) and weight
+        (n_components,) of a normal prior on each state's mean (hmmlearn's
+        parametrization): the mean is ``(means_weight * means_prior + sum of
+        rows) / (means_weight + state weight)``.  ``means_weight=0`` is no prior.
+    covars_prior, covars_weight : float or array-like, float, default=0.0
+        Gaussian emissions: scale (shaped as ``covariances_``; a number ``c``
+        is ``c * I`` for ``full`` and ``tied``) and degrees of freedom of an
+        inverse-Wishart (``full``, ``tied``) or inverse-gamma (``diag``,
+        ``spherical``) prior on the covariances, as hmmlearn's ``GaussianHMM``:
+        covariances are ``(covars_prior + scatter) / (max(covars_weight - p, 0)
+        + state weight)`` with ``p = n_features`` (full, tied) or 1 (diag,
+        spherical).  Zero is no prior.
+    lambdas_prior, lambdas_weight : float or array-like, default=0.0
+        Poisson emissions: shape and rate of a gamma prior on each rate (scalar,
+        (n_components,) or (n_components, n_features)); rates are ``(
+        lambdas_prior + sum of counts) / (lambdas_weight + state weight)``.
     reg_covar : float, default=1e-6
         Added to the diagonal of Gaussian covariances.
     fixed_params : iterable of str, default=()
@@ -310,6 +341,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         startprob_prior=1.0,
         transmat_prior=1.0,
         emissionprob_prior=1.0,
+        means_prior=0.0,
+        means_weight=0.0,
+        covars_prior=0.0,
+        covars_weight=0.0,
+        lambdas_prior=0.0,
+        lambdas_weight=0.0,
         reg_covar=1e-6,
         fixed_params=(),
         algorithm="viterbi",
@@ -335,6 +372,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
         self.emissionprob_prior = emissionprob_prior
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
+        self.lambdas_prior = lambdas_prior
+        self.lambdas_weight = lambdas_weight
         self.reg_covar = reg_covar
         self.fixed_params = fixed_params
         self.algorithm = algorithm
@@ -359,6 +402,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         startprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
         transmat_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
         emissionprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
+        means_prior=[Real, "array-like"],
+        means_weight=[Interval(Real, 0, None, closed="left"), "array-like"],
+        covars_prior=[Real, "array-like"],
+        covars_weight=[Real],
+        lambdas_prior=[Interval(Real, 0, None, closed="left"), "array-like"],
+        lambdas_weight=[Interval(Real, 0, None, closed="left"), "array-like"],
         fixed_params=["array-like", set, frozenset, tuple, list],
         algorithm=[StrOptions({"viterbi", "map"})],
         init_params=[StrOptions({"kmeans", "random"})],

@@ -3,11 +3,13 @@
 from typing import NamedTuple
 
 import dataclasses
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -18,10 +20,15 @@ from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
 from ._core.families.base import Statistics, dirichlet_mode, keep_unvisited
 from ._core.threads import single_threaded_blas
+from ._hmm.filtering import forward_filter
 from ._hmm.forward_backward import ForwardBackward
 from ._hmm.sequences import make_sequences
 
 CHAIN_PARAMETERS = ("startprob", "transmat")
+
+# The default starting transition matrix stays in a state with this probability:
+# a uniform (or any rank-one) matrix is a saddle point that EM never leaves.
+STICKY_START = 0.9
 
 
 class HMMParams(NamedTuple):
@@ -46,6 +53,9 @@ class HMMData(NamedTuple):
 
     emission: object
     forward_backward: ForwardBackward
+    # (n_components, n_samples): 0 where a row may be in a state, -inf where its known
+    # state rules the state out (semi-supervised fit); None without known states.
+    clamp: np.ndarray = None
 
 
 class HiddenMarkovModel:
@@ -69,7 +79,7 @@ class HiddenMarkovModel:
             startprob = random_state.dirichlet(np.ones(K))
             transmat = random_state.dirichlet(np.ones(K), size=K)
         else:
-            startprob, transmat = np.full(K, 1.0 / K), np.full((K, K), 1.0 / K)
+            startprob, transmat = np.full(K, 1.0 / K), sticky_transmat(K)
         startprob = inits.get("startprob", startprob)
         transmat = inits.get("transmat", transmat)
         return HMMParams(startprob, transmat, self._initial_emission(data, random_state))
@@ -82,7 +92,9 @@ class HiddenMarkovModel:
             resp = None
             if family.needs_responsibilities:
                 rows = family.complete_rows(data.emission)
-                resp = self._initial_responsibilities(rows.X, random_state)
+                resp = _responsibilities_of_known_states(data.clamp)
+                if resp is None:
+                    resp = self._initial_responsibilities(rows.X, random_state)
             else:
                 resp = np.empty((self.n_components, 0))
             given = {**family.initialize(data.emission, resp, random_state), **given}
@@ -108,6 +120,8 @@ class HiddenMarkovModel:
         with single_threaded_blas():
             evaluator = self.family.evaluator(data.emission, params.emission)
             log_B = evaluator.log_likelihood()
+            if data.clamp is not None:
+                log_B += data.clamp
             log_likelihood, gamma, xi = fb.posteriors(log_B, params.startprob,
                                                       params.transmat)
             stats = HMMStats(gamma[fb.sequences.first_rows].sum(axis=0), xi,
@@ -125,6 +139,72 @@ class HiddenMarkovModel:
             transmat = keep_unvisited(estimate, transmat, np.isfinite(estimate).all(axis=1))
         emission = self.family.m_step(stats.emission, params.emission, self.fixed)
         return HMMParams(startprob, transmat, emission)
+
+
+def sticky_transmat(n_components, stay=STICKY_START):
+    """A transition matrix staying with probability ``stay``, moving uniformly otherwise."""
+    if n_components == 1:
+        return np.ones((1, 1))
+    move = (1.0 - stay) / (n_components - 1)
+    return np.full((n_components, n_components), move) + np.eye(n_components) * (stay - move)
+
+
+def is_memoryless(transmat):
+    """Whether all rows of ``transmat`` are equal (to rounding): the chain carries no
+    information, and EM started there hardly moves (a saddle point)."""
+    return len(transmat) > 1 and bool(np.ptp(transmat, axis=0).max() < 1e-9)
+
+
+def known_states_clamp(states, n_samples, n_components):
+    """The E-step clamp of ``states`` (-1: unknown), or None when none is known."""
+    if states is None:
+        return None
+    labels = np.asarray(states)
+    if labels.shape != (n_samples,):
+        raise ValueError(f"states must have shape (n_samples,) = ({n_samples},), got "
+                         f"{labels.shape}.")
+    if labels.dtype.kind not in "iu" and not (
+            labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
+        raise ValueError("states must hold integer state indices (-1 for unknown).")
+    labels = labels.astype(np.intp)
+    if np.any((labels < -1) | (labels >= n_components)):
+        raise ValueError(f"states must lie in -1 .. n_components - 1 = {n_components - 1} "
+                         "(-1 marks a row whose state is unknown).")
+    known = np.flatnonzero(labels >= 0)
+    if not known.size:
+        return None
+    clamp = np.zeros((n_components, n_samples))
+    clamp[:, known] = -np.inf
+    clamp[labels[known], known] = 0.0
+    return clamp
+
+
+def _responsibilities_of_known_states(clamp):
+    """Starting responsibilities from the known states when every state has some rows."""
+    if clamp is None:
+        return None
+    known = np.isfinite(clamp) & ~np.isfinite(clamp).all(axis=0)
+    if not known.any(axis=1).all():
+        return None
+    return known.astype(np.float64)
+
+
+def _refuse_saddle(run, start, fixed_params):
+    """A run from a memoryless chain is never converged (and says why).
+
+    Such a start is (nearly) a saddle point: EM leaves it, if at all, by steps
+    small enough to pass any tolerance test.
+    """
+    if (run.converged and start is not None and "transmat" not in fixed_params
+            and is_memoryless(start)):
+        warnings.warn(
+            "transmat_init has identical rows (e.g. uniform): a saddle point of the "
+            "likelihood that Baum-Welch leaves very slowly if at all, so its small "
+            "changes do not mean convergence; converged_ is False. Leave transmat_init "
+            "unset (the default start is sticky) or use init_params='random'.",
+            ConvergenceWarning, stacklevel=3)
+        return dataclasses.replace(run, converged=False)
+    return run
 
 
 def _mode_keeping_zeros(counts, prior, current, axis=-1):
@@ -189,8 +269,14 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         the training data.
     startprob_init, transmat_init : array-like, default=None
         Starting initial-state distribution (n_components,) and transition
-        matrix (n_components, n_components) whose rows sum to 1.  None: uniform
-        (``init_params="kmeans"``) or random (``"random"``).
+        matrix (n_components, n_components) whose rows sum to 1.  None: with
+        ``init_params="kmeans"``, a uniform ``startprob`` and a *sticky*
+        transition matrix (0.9 on the diagonal, the rest spread evenly), with
+        ``"random"``, random ones.  A zero stays exactly zero during fitting
+        (structural zeros of left-right models), whatever the priors.  A
+        transition matrix whose rows are all equal (e.g. uniform) is a saddle
+        point EM hardly leaves: a fit started there warns and reports
+        ``converged_=False``.
     means_init : array-like of shape (n_components, n_features), default=None
         Starting means (Gaussian).  None: from ``init_params``.
     covariances_init : array-like, default=None
@@ -236,10 +322,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         per cluster, pooled within-cluster covariance) or from random rows.
     max_iter : int, default=100
         EM iterations per initialization; 0 evaluates the starting values.
-    tol : float, default=1e-3
+    tol : float, default=1e-5
         EM stops when the mean log-likelihood per row changes by less than
         ``tol`` (per row, so it means the same for one long sequence and for
-        many short ones).
+        many short ones).  Baum-Welch often creeps: 1e-3 stopped on hmmlearn's
+        dishonest-casino example before the states had separated (see the
+        user guide).
     n_init : int, default=1
         Initializations; the best by log-likelihood is kept.
     n_jobs : int, default=None
@@ -319,7 +407,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     array([0.2, 3.9])
     """
 
-    __metadata_request__fit = {"sequence_ids": True}
+    __metadata_request__fit = {"sequence_ids": True, "states": True}
     __metadata_request__score = {"sequence_ids": True}
     __metadata_request__predict = {"sequence_ids": True}
     __metadata_request__predict_proba = {"sequence_ids": True}
@@ -352,7 +440,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         algorithm="viterbi",
         init_params="kmeans",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-5,
         n_init=1,
         n_jobs=None,
         random_state=None,
@@ -468,7 +556,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                 for name, shape in (("startprob_prior", (K,)), ("transmat_prior", (K, K)))}
 
     # -- fitting ---------------------------------------------------------------------
-    def fit(self, X, y=None, *, lengths=None, sequence_ids=None):
+    def fit(self, X, y=None, *, lengths=None, sequence_ids=None, states=None):
         """Estimate the parameters by Baum-Welch (``n_init`` runs, best kept).
 
         Parameters
@@ -485,10 +573,33 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             Sequence label of each row; rows with the same label form one
             sequence in their order of appearance.  With neither argument, X is
             one sequence.
+        states : array-like of int of shape (n_samples,), default=None
+            Semi-supervised fit: the known state of some rows, -1 for the
+            others (scikit-learn's mark for unlabeled).  Known rows are clamped
+            to their state in every E-step, so EM maximizes the joint
+            likelihood of the rows and the known states; when every state has
+            known rows, the starting emission parameters are estimated from
+            them.  A keyword, not ``y``: scikit-learn's estimator checks call
+            ``fit(X, y)`` with arbitrary targets, which an unsupervised
+            estimator must ignore.  Requested by default for metadata routing,
+            so cross-validation splits it with ``X``.
 
         Returns
         -------
         self : HMMEM
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emlearn import HMMEM
+        >>> rng = np.random.RandomState(0)
+        >>> truth = np.repeat([0, 1, 0, 1], 50)
+        >>> X = rng.normal(loc=3.0 * truth[:, None], size=(200, 1))
+        >>> known = np.full(200, -1)
+        >>> known[:5], known[50:55] = 0, 1          # a few labelled rows per state
+        >>> hmm = HMMEM(n_components=2, random_state=0).fit(X, states=known)
+        >>> float(np.mean(hmm.predict(X) == truth))  # states keep the labels' meaning
+        0.995
         """
         self._check_hyperparameters()
         family = self._family()
@@ -510,13 +621,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             inits=self._starting_values(family, X.shape[1]),
         )
         data = HMMData(family.prepare(X, n_components=self.n_components, cache=True),
-                       ForwardBackward(sequences))
+                       ForwardBackward(sequences),
+                       known_states_clamp(states, X.shape[0], self.n_components))
         run = fit_restarts(
             model, data, n_init=self.n_init, random_state=random_state,
             n_jobs=self.n_jobs, tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
             verbose_interval=self.verbose_interval,
         )
         warn_about_run(run, self.max_iter, what="Baum-Welch")
+        run = _refuse_saddle(run, model.inits.get("transmat"), self.fixed_params)
         self._set_fitted(run, family)
         return self
 
@@ -611,8 +724,60 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             raise ValueError("sample_weight must be constant within each sequence.")
         return float(per_sequence @ first)
 
-    def predict_proba(self, X, *, lengths=None, sequence_ids=None):
+    def predict_proba(self, X, *, lengths=None, sequence_ids=None, filtered=False):
         """Posterior probability of each state for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+        filtered : bool, default=False
+            False: smoothing, ``P(state_t | whole sequence)``.  True:
+            filtering, ``P(state_t | rows up to t)`` -- what is known at time
+            ``t`` when the rows arrive one by one (online regime detection);
+            a row's filtered probabilities never depend on later rows.
+
+        Returns
+        -------
+        posteriors : ndarray of shape (n_samples, n_components)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emlearn import HMMEM
+        >>> hmm = HMMEM(2, means_init=[[0.0], [3.0]], covariances_init=[[1.0], [1.0]],
+        ...             startprob_init=[0.5, 0.5], transmat_init=[[0.9, 0.1], [0.1, 0.9]],
+        ...             max_iter=0).fit([[0.0], [3.0]])
+        >>> X = np.array([[0.1], [1.9], [3.2]])
+        >>> np.round(hmm.predict_proba(X, filtered=True)[1], 3)  # row 3 not seen yet
+        array([0.705, 0.295])
+        >>> np.round(hmm.predict_proba(X)[1], 3)  # row 3 makes state 1 likelier
+        array([0.219, 0.781])
+        """
+        if not filtered:
+            return self._posteriors(X, lengths, sequence_ids)[1]
+        probabilities, log_predictive = self._filter(X, lengths, sequence_ids)
+        _check_possible(self._sequences_total(log_predictive, X, lengths, sequence_ids))
+        return probabilities
+
+    def _filter(self, X, lengths, sequence_ids):
+        sequences, _, log_B = self._fitted_model(X, lengths, sequence_ids)
+        return forward_filter(log_B, self.startprob_, self.transmat_, sequences)
+
+    @staticmethod
+    def _sequences_total(log_predictive, X, lengths, sequence_ids):
+        sequences = make_sequences(len(log_predictive), lengths, sequence_ids)
+        return sequences.sum_per_sequence(log_predictive)
+
+    def score_samples(self, X, *, lengths=None, sequence_ids=None):
+        """One-step-ahead log-density of each row: ``log p(x_t | rows before t)``.
+
+        The rows' contributions to the log-likelihood: they sum over a
+        sequence to its :meth:`score_sequences` value (and over all rows to
+        :meth:`score`), and each depends only on its sequence's rows up to it
+        (prediction errors for monitoring, in the spirit of scikit-learn's
+        ``score_samples``; hmmlearn's ``score_samples`` -- log-likelihood and
+        posteriors -- is ``score`` and :meth:`predict_proba`).
 
         Parameters
         ----------
@@ -621,9 +786,9 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        posteriors : ndarray of shape (n_samples, n_components)
+        log_density : ndarray of shape (n_samples,)
         """
-        return self._posteriors(X, lengths, sequence_ids)[1]
+        return self._filter(X, lengths, sequence_ids)[1]
 
     def transform(self, X, *, lengths=None, sequence_ids=None):
         """Posterior state probabilities (as :meth:`predict_proba`).
@@ -684,7 +849,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         return self.decode(X, lengths=lengths, sequence_ids=sequence_ids)[1]
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, currstate=None):
         """Generate one sequence from the fitted model.
 
         Parameters
@@ -692,6 +857,9 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         n_samples : int, default=1
             Length of the sequence.
         random_state : int, RandomState instance or None, default=None
+        currstate : int, default=None
+            State of the first row (hmmlearn's argument: continue a sequence
+            from a known state); None draws it from ``startprob_``.
 
         Returns
         -------
@@ -701,17 +869,49 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         v.check_integer("n_samples", n_samples, minimum=1)
         rng = v.check_random_state("random_state", random_state)
+        K = self.n_components
+        if currstate is not None:
+            v.check_integer("currstate", currstate, minimum=0)
+            if currstate >= K:
+                raise ValueError(f"currstate must be < n_components = {K}, got {currstate}.")
         states = np.empty(n_samples, dtype=np.intp)
         cumulative_start = np.cumsum(self.startprob_)
         cumulative = np.cumsum(self.transmat_, axis=1)
         uniforms = rng.uniform(size=n_samples)
-        K = self.n_components
         states[0] = min(np.searchsorted(cumulative_start, uniforms[0], side="right"), K - 1)
+        if currstate is not None:
+            states[0] = currstate
         for t in range(1, n_samples):
             states[t] = min(np.searchsorted(cumulative[states[t - 1]], uniforms[t],
                                             side="right"), K - 1)
         family = self._fitted_family()
         return family.sample(rng, family.params_from(self), states), states
+
+    def get_stationary_distribution(self):
+        """The stationary distribution of the chain: ``pi @ transmat_ == pi``.
+
+        hmmlearn's name.  For a chain with several closed classes it is not
+        unique; this is one of them (a least-squares solution).
+
+        Returns
+        -------
+        pi : ndarray of shape (n_components,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emlearn import HMMEM
+        >>> hmm = HMMEM(2, transmat_init=[[0.9, 0.1], [0.2, 0.8]], max_iter=0).fit([[0.0], [1.0]])
+        >>> np.round(hmm.get_stationary_distribution(), 6)
+        array([0.666667, 0.333333])
+        """
+        check_is_fitted(self)
+        K = self.n_components
+        system = np.vstack([self.transmat_.T - np.eye(K), np.ones((1, K))])
+        target = np.zeros(K + 1)
+        target[-1] = 1.0
+        pi = np.maximum(np.linalg.lstsq(system, target, rcond=None)[0], 0.0)
+        return pi / pi.sum()
 
     # -- model selection ---------------------------------------------------------------
     def _n_parameters(self):

@@ -259,14 +259,19 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int, default=1
         Number of hidden states.
-    emission : {"gaussian", "categorical", "poisson"}, default="gaussian"
+    emission : {"gaussian", "categorical", "poisson", "multinomial"}, default="gaussian"
         ``gaussian``: real-valued rows; ``categorical``: one column of integer
-        symbols ``0 .. n_symbols - 1``; ``poisson``: non-negative integer counts.
+        symbols ``0 .. n_symbols - 1``; ``poisson``: non-negative integer counts;
+        ``multinomial``: each row counts the outcomes of ``n_trials`` draws
+        over ``n_features`` symbols (hmmlearn's ``MultinomialHMM``).
     covariance_type : {"full", "tied", "diag", "spherical"}, default="diag"
         Covariance structure of Gaussian emissions (as in GaussianMixtureEM).
     n_symbols : int, default=None
         Number of symbols of categorical emissions; None infers ``max + 1`` from
         the training data.
+    n_trials : int, default=None
+        Draws per row of multinomial emissions (every row must sum to it);
+        None accepts any totals (sampling then needs the rows' common total).
     startprob_init, transmat_init : array-like, default=None
         Starting initial-state distribution (n_components,) and transition
         matrix (n_components, n_components) whose rows sum to 1.  None: with
@@ -282,14 +287,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     covariances_init : array-like, default=None
         Starting covariances (Gaussian), shaped as ``covariances_``.
     emissionprob_init : array-like of shape (n_components, n_symbols), default=None
-        Starting symbol probabilities (categorical).  None: random.
+        Starting symbol probabilities (categorical; multinomial: shape
+        (n_components, n_features)).  None: random.
     rates_init : array-like of shape (n_components, n_features), default=None
         Starting rates (Poisson).
     startprob_prior, transmat_prior : float or array-like, default=1.0
         Dirichlet concentrations of the priors; 1.0 means no prior.  Values
         above 1 keep probabilities away from zero.
     emissionprob_prior : float or array-like, default=1.0
-        Dirichlet concentration for categorical emissions; a value above 1
+        Dirichlet concentration for categorical and multinomial emissions; a value above 1
         keeps symbols unseen in training from getting probability zero.
     means_prior, means_weight : float or array-like, default=0.0
         Gaussian emissions: mean (n_components, n_features) and weight
@@ -355,6 +361,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         Categorical emissions only.
     n_symbols_ : int
         Categorical emissions only.
+    n_trials_ : int or None
+        Multinomial emissions only: draws per row (None: rows differ).
     rates_ : ndarray of shape (n_components, n_features)
         Poisson emissions only.
     converged_ : bool
@@ -420,6 +428,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         emission=DEFAULT_FAMILY,
         covariance_type="diag",
         n_symbols=None,
+        n_trials=None,
         startprob_init=None,
         transmat_init=None,
         means_init=None,
@@ -451,6 +460,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.emission = emission
         self.covariance_type = covariance_type
         self.n_symbols = n_symbols
+        self.n_trials = n_trials
         self.startprob_init = startprob_init
         self.transmat_init = transmat_init
         self.means_init = means_init
@@ -481,6 +491,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints = em_constraints(
         emission=[StrOptions(set(FAMILIES))],
         n_symbols=[Interval(Integral, 1, None, closed="left"), None],
+        n_trials=[Interval(Integral, 1, None, closed="left"), None],
         startprob_init=["array-like", None],
         transmat_init=["array-like", None],
         means_init=["array-like", None],
@@ -756,18 +767,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         if not filtered:
             return self._posteriors(X, lengths, sequence_ids)[1]
-        probabilities, log_predictive = self._filter(X, lengths, sequence_ids)
-        _check_possible(self._sequences_total(log_predictive, X, lengths, sequence_ids))
+        sequences, probabilities, log_predictive = self._filter(X, lengths, sequence_ids)
+        _check_possible(sequences.sum_per_sequence(log_predictive))
         return probabilities
 
     def _filter(self, X, lengths, sequence_ids):
+        """Sequences, filtered state probabilities and one-step log-densities of X."""
         sequences, _, log_B = self._fitted_model(X, lengths, sequence_ids)
-        return forward_filter(log_B, self.startprob_, self.transmat_, sequences)
-
-    @staticmethod
-    def _sequences_total(log_predictive, X, lengths, sequence_ids):
-        sequences = make_sequences(len(log_predictive), lengths, sequence_ids)
-        return sequences.sum_per_sequence(log_predictive)
+        return (sequences,
+                *forward_filter(log_B, self.startprob_, self.transmat_, sequences))
 
     def score_samples(self, X, *, lengths=None, sequence_ids=None):
         """One-step-ahead log-density of each row: ``log p(x_t | rows before t)``.
@@ -788,7 +796,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         log_density : ndarray of shape (n_samples,)
         """
-        return self._filter(X, lengths, sequence_ids)[1]
+        return self._filter(X, lengths, sequence_ids)[2]
 
     def transform(self, X, *, lengths=None, sequence_ids=None):
         """Posterior state probabilities (as :meth:`predict_proba`).

@@ -353,3 +353,43 @@ def test_stationary_distribution_and_sampling_from_a_state():
     np.testing.assert_allclose(np.bincount(states, minlength=K) / 2000, pi, atol=0.05)
     with pytest.raises(ValueError, match="currstate"):
         model.sample(5, currstate=K)
+
+
+# 5. Multinomial emissions -------------------------------------------------------------------------
+def test_multinomial_agrees_with_hmmlearn():
+    hmm = pytest.importorskip("hmmlearn.hmm")
+    rng = np.random.RandomState(11)
+    probabilities = rng.dirichlet(np.ones(4), size=K)
+    X = np.stack([rng.multinomial(5, probabilities[k])
+                  for k in rng.randint(K, size=sum(LENGTHS))])
+    start = dict(startprob_init=rng.dirichlet(np.ones(K)),
+                 transmat_init=rng.dirichlet(3 * np.ones(K), size=K),
+                 emissionprob_init=rng.dirichlet(np.ones(4), size=K))
+    theirs = hmm.MultinomialHMM(K, n_trials=5, n_iter=10, tol=-1e300, init_params="",
+                                implementation="scaling")
+    theirs.startprob_, theirs.transmat_ = start["startprob_init"], start["transmat_init"]
+    theirs.emissionprob_ = start["emissionprob_init"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, LENGTHS)
+        ours = HMMEM(K, emission="multinomial", max_iter=10, tol=0, **start).fit(
+            X, lengths=LENGTHS)
+    for mine, expected in [(ours.startprob_, theirs.startprob_),
+                           (ours.transmat_, theirs.transmat_),
+                           (ours.emissionprob_, theirs.emissionprob_)]:
+        np.testing.assert_allclose(mine, expected, rtol=1e-6, atol=1e-12)
+    assert ours.score(X, lengths=LENGTHS) == pytest.approx(theirs.score(X, LENGTHS), rel=1e-10)
+    assert ours.n_trials_ == 5
+    sample, _ = ours.sample(20, random_state=0)
+    np.testing.assert_array_equal(sample.sum(axis=1), 5)
+
+
+def test_multinomial_rows_are_checked():
+    with pytest.raises(ValueError, match="n_trials = 4"):
+        HMMEM(2, emission="multinomial", n_trials=4).fit([[1, 2], [2, 2], [0, 4]])
+    with pytest.raises(ValueError, match="X must hold integers"):
+        HMMEM(2, emission="multinomial").fit([[0.5, 2], [2, 2], [0, 4]])
+    mixed = HMMEM(2, emission="multinomial", random_state=0).fit([[1, 2], [2, 2], [0, 4]])
+    assert mixed.n_trials_ is None
+    with pytest.raises(ValueError, match="needs n_trials"):
+        mixed.sample(3)

@@ -16,6 +16,7 @@ this two-core machine (emlearn limits BLAS threads inside its recursions too).
     python benchmarks/bench_hmm.py            # the recorded configuration
     python benchmarks/bench_hmm.py --quick    # a seconds-long smoke run
     python benchmarks/bench_hmm.py --cases a,e   # some cases only (quick iteration)
+    python benchmarks/bench_hmm.py --defaults # default settings against hmmlearn's
 """
 
 import argparse
@@ -168,5 +169,69 @@ def main():
               f"{scaling:10.3f} {mine / scaling:6.2f}")
 
 
+# -- --defaults: what default settings reach, emlearn against hmmlearn ------------------------
+def uniform_sticky(K, stay=0.95):
+    move = (1 - stay) / (K - 1)
+    return np.full((K, K), move) + np.eye(K) * (stay - move)
+
+
+def defaults_cases(n_scale=1):
+    """(name, emission, K, X, true parameters as HMMEM starting values, hmmlearn class)."""
+    rng = np.random.RandomState(0)
+    casino_T = np.array([[0.95, 0.05], [0.1, 0.9]])
+    casino_E = np.array([[1 / 6] * 6, [1 / 10] * 5 + [1 / 2]])
+    states = sample_states(rng, np.array([1.0, 0.0]), casino_T, [30_000 // n_scale])
+    rolls = (rng.uniform(size=(len(states), 1))
+             > np.cumsum(casino_E, axis=1)[states]).sum(axis=1, keepdims=True)
+    means = np.array([[0.0, 0.0], [1.5, 0.5], [0.0, 1.5]])
+    states = sample_states(rng, np.eye(3)[0], uniform_sticky(3), [5_000 // n_scale])
+    gaussian_X = means[states] + rng.normal(size=(len(states), 2))
+    rates = np.array([[2.0], [4.0], [7.0]])
+    states = sample_states(rng, np.eye(3)[0], uniform_sticky(3), [5_000 // n_scale])
+    poisson_X = rng.poisson(rates[states])
+    return [
+        ("casino (30,000 rolls)", "categorical", 2, rolls,
+         dict(startprob_init=[1.0, 0.0], transmat_init=casino_T, emissionprob_init=casino_E),
+         hmm.CategoricalHMM),
+        ("sticky Gaussian (5,000 x 2)", "gaussian", 3, gaussian_X,
+         dict(startprob_init=np.eye(3)[0], transmat_init=uniform_sticky(3), means_init=means,
+              covariances_init=np.ones((3, 2)), reg_covar=0), hmm.GaussianHMM),
+        ("sticky Poisson (5,000)", "poisson", 3, poisson_X,
+         dict(startprob_init=np.eye(3)[0], transmat_init=uniform_sticky(3), rates_init=rates),
+         hmm.PoissonHMM),
+    ]
+
+
+def defaults_main(quick=False):
+    """Every parameter at its default but n_components and random_state, seeds 0..9."""
+    seeds = range(3 if quick else 10)
+    print("default settings, seeds 0..%d; reached = final log-likelihood within 0.1%% of the "
+          "true model's" % (len(seeds) - 1))
+    print(f"{'case':28} {'library':9} {'true':>11} {'median':>11} {'worst':>11} "
+          f"{'reached':>8} {'median s':>9}")
+    for name, emission, K, X, truth, their_class in defaults_cases(20 if quick else 1):
+        true_score = HMMEM(K, emission=emission, max_iter=0, **truth).fit(X).score(X)
+        for library in ("emlearn", "hmmlearn"):
+            scores, times = [], []
+            for seed in seeds:
+                start = time.perf_counter()
+                if library == "emlearn":
+                    model = HMMEM(K, emission=emission, random_state=seed).fit(X)
+                    times.append(time.perf_counter() - start)
+                    scores.append(model.score(X))
+                else:
+                    model = their_class(K, random_state=seed).fit(X)
+                    times.append(time.perf_counter() - start)
+                    scores.append(model.score(X))
+            reached = sum(score >= true_score * (1 + 1e-3) for score in scores)
+            print(f"{name:28} {library:9} {true_score:11.1f} {np.median(scores):11.1f} "
+                  f"{min(scores):11.1f} {reached:5d}/{len(scores)} {np.median(times):9.3f}")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--defaults" in sys.argv:
+        defaults_main(quick="--quick" in sys.argv)
+    else:
+        main()

@@ -3,11 +3,13 @@
 from typing import NamedTuple
 
 import dataclasses
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -18,10 +20,15 @@ from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
 from ._core.families.base import Statistics, dirichlet_mode, keep_unvisited
 from ._core.threads import single_threaded_blas
+from ._hmm.filtering import forward_filter
 from ._hmm.forward_backward import ForwardBackward
 from ._hmm.sequences import make_sequences
 
 CHAIN_PARAMETERS = ("startprob", "transmat")
+
+# The default starting transition matrix stays in a state with this probability:
+# a uniform (or any rank-one) matrix is a saddle point that EM never leaves.
+STICKY_START = 0.9
 
 
 class HMMParams(NamedTuple):
@@ -46,6 +53,9 @@ class HMMData(NamedTuple):
 
     emission: object
     forward_backward: ForwardBackward
+    # (n_components, n_samples): 0 where a row may be in a state, -inf where its known
+    # state rules the state out (semi-supervised fit); None without known states.
+    clamp: np.ndarray = None
 
     @property
     def total_weight(self):
@@ -73,7 +83,7 @@ class HiddenMarkovModel:
             startprob = random_state.dirichlet(np.ones(K))
             transmat = random_state.dirichlet(np.ones(K), size=K)
         else:
-            startprob, transmat = np.full(K, 1.0 / K), np.full((K, K), 1.0 / K)
+            startprob, transmat = np.full(K, 1.0 / K), sticky_transmat(K)
         startprob = inits.get("startprob", startprob)
         transmat = inits.get("transmat", transmat)
         return HMMParams(startprob, transmat, self._initial_emission(data, random_state))
@@ -86,7 +96,9 @@ class HiddenMarkovModel:
             resp = None
             if family.needs_responsibilities:
                 rows = family.complete_rows(data.emission)
-                resp = self._initial_responsibilities(rows.X, random_state)
+                resp = _responsibilities_of_known_states(data.clamp)
+                if resp is None:
+                    resp = self._initial_responsibilities(rows.X, random_state)
             else:
                 resp = np.empty((self.n_components, 0))
             given = {**family.initialize(data.emission, resp, random_state), **given}
@@ -112,6 +124,8 @@ class HiddenMarkovModel:
         with single_threaded_blas():
             evaluator = self.family.evaluator(data.emission, params.emission)
             log_B = evaluator.log_likelihood()
+            if data.clamp is not None:
+                log_B += data.clamp
             log_likelihood, gamma, xi = fb.posteriors(log_B, params.startprob,
                                                       params.transmat)
             stats = HMMStats(gamma[fb.sequences.first_rows].sum(axis=0), xi,
@@ -121,13 +135,93 @@ class HiddenMarkovModel:
     def m_step(self, stats, params):
         startprob, transmat = params.startprob, params.transmat
         if "startprob" not in self.fixed:
-            startprob = dirichlet_mode(stats.start, self.startprob_prior)
+            startprob = _mode_keeping_zeros(stats.start, self.startprob_prior, startprob)
         if "transmat" not in self.fixed:
-            estimate = dirichlet_mode(stats.transitions, self.transmat_prior, axis=1)
+            estimate = _mode_keeping_zeros(stats.transitions, self.transmat_prior, transmat,
+                                           axis=1)
             # A state never left (or never visited) keeps its row.
             transmat = keep_unvisited(estimate, transmat, np.isfinite(estimate).all(axis=1))
         emission = self.family.m_step(stats.emission, params.emission, self.fixed)
         return HMMParams(startprob, transmat, emission)
+
+
+def sticky_transmat(n_components, stay=STICKY_START):
+    """A transition matrix staying with probability ``stay``, moving uniformly otherwise."""
+    if n_components == 1:
+        return np.ones((1, 1))
+    move = (1.0 - stay) / (n_components - 1)
+    return np.full((n_components, n_components), move) + np.eye(n_components) * (stay - move)
+
+
+def is_memoryless(transmat):
+    """Whether all rows of ``transmat`` are equal (to rounding): the chain carries no
+    information, and EM started there hardly moves (a saddle point)."""
+    return len(transmat) > 1 and bool(np.ptp(transmat, axis=0).max() < 1e-9)
+
+
+def known_states_clamp(states, n_samples, n_components):
+    """The E-step clamp of ``states`` (-1: unknown), or None when none is known."""
+    if states is None:
+        return None
+    labels = np.asarray(states)
+    if labels.shape != (n_samples,):
+        raise ValueError(f"states must have shape (n_samples,) = ({n_samples},), got "
+                         f"{labels.shape}.")
+    if labels.dtype.kind not in "iu" and not (
+            labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
+        raise ValueError("states must hold integer state indices (-1 for unknown).")
+    labels = labels.astype(np.intp)
+    if np.any((labels < -1) | (labels >= n_components)):
+        raise ValueError(f"states must lie in -1 .. n_components - 1 = {n_components - 1} "
+                         "(-1 marks a row whose state is unknown).")
+    known = np.flatnonzero(labels >= 0)
+    if not known.size:
+        return None
+    clamp = np.zeros((n_components, n_samples))
+    clamp[:, known] = -np.inf
+    clamp[labels[known], known] = 0.0
+    return clamp
+
+
+def _responsibilities_of_known_states(clamp):
+    """Starting responsibilities from the known states when every state has some rows."""
+    if clamp is None:
+        return None
+    known = np.isfinite(clamp) & ~np.isfinite(clamp).all(axis=0)
+    if not known.any(axis=1).all():
+        return None
+    return known.astype(np.float64)
+
+
+def _refuse_saddle(run, start, fixed_params):
+    """A run from a memoryless chain is never converged (and says why).
+
+    Such a start is (nearly) a saddle point: EM leaves it, if at all, by steps
+    small enough to pass any tolerance test.
+    """
+    if (run.converged and start is not None and "transmat" not in fixed_params
+            and is_memoryless(start)):
+        warnings.warn(
+            "transmat_init has identical rows (e.g. uniform): a saddle point of the "
+            "likelihood that Baum-Welch leaves very slowly if at all, so its small "
+            "changes do not mean convergence; converged_ is False. Leave transmat_init "
+            "unset (the default start is sticky) or use init_params='random'.",
+            ConvergenceWarning, stacklevel=3)
+        return dataclasses.replace(run, converged=False)
+    return run
+
+
+def _mode_keeping_zeros(counts, prior, current, axis=-1):
+    """The Dirichlet posterior mode, with the zeros of ``current`` kept exactly zero.
+
+    A zero starting probability is a structural zero (a left-right model, a
+    state that cannot start): EM never makes it positive, and neither does the
+    prior (hmmlearn's rule).
+    """
+    zero = current == 0
+    if not zero.any():
+        return dirichlet_mode(counts, prior, axis=axis)
+    return dirichlet_mode(np.where(zero, 0.0, counts), np.where(zero, 1.0, prior), axis=axis)
 
 
 def _check_possible(log_probability):
@@ -169,32 +263,61 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int, default=1
         Number of hidden states.
-    emission : {"gaussian", "categorical", "poisson"}, default="gaussian"
+    emission : {"gaussian", "categorical", "poisson", "multinomial"}, default="gaussian"
         ``gaussian``: real-valued rows; ``categorical``: one column of integer
-        symbols ``0 .. n_symbols - 1``; ``poisson``: non-negative integer counts.
+        symbols ``0 .. n_symbols - 1``; ``poisson``: non-negative integer counts;
+        ``multinomial``: each row counts the outcomes of ``n_trials`` draws
+        over ``n_features`` symbols (hmmlearn's ``MultinomialHMM``).
     covariance_type : {"full", "tied", "diag", "spherical"}, default="diag"
         Covariance structure of Gaussian emissions (as in GaussianMixtureEM).
     n_symbols : int, default=None
         Number of symbols of categorical emissions; None infers ``max + 1`` from
         the training data.
+    n_trials : int, default=None
+        Draws per row of multinomial emissions (every row must sum to it);
+        None accepts any totals (sampling then needs the rows' common total).
     startprob_init, transmat_init : array-like, default=None
         Starting initial-state distribution (n_components,) and transition
-        matrix (n_components, n_components) whose rows sum to 1.  None: uniform
-        (``init_params="kmeans"``) or random (``"random"``).
+        matrix (n_components, n_components) whose rows sum to 1.  None: with
+        ``init_params="kmeans"``, a uniform ``startprob`` and a *sticky*
+        transition matrix (0.9 on the diagonal, the rest spread evenly), with
+        ``"random"``, random ones.  A zero stays exactly zero during fitting
+        (structural zeros of left-right models), whatever the priors.  A
+        transition matrix whose rows are all equal (e.g. uniform) is a saddle
+        point EM hardly leaves: a fit started there warns and reports
+        ``converged_=False``.
     means_init : array-like of shape (n_components, n_features), default=None
         Starting means (Gaussian).  None: from ``init_params``.
     covariances_init : array-like, default=None
         Starting covariances (Gaussian), shaped as ``covariances_``.
     emissionprob_init : array-like of shape (n_components, n_symbols), default=None
-        Starting symbol probabilities (categorical).  None: random.
+        Starting symbol probabilities (categorical; multinomial: shape
+        (n_components, n_features)).  None: random.
     rates_init : array-like of shape (n_components, n_features), default=None
         Starting rates (Poisson).
     startprob_prior, transmat_prior : float or array-like, default=1.0
         Dirichlet concentrations of the priors; 1.0 means no prior.  Values
         above 1 keep probabilities away from zero.
     emissionprob_prior : float or array-like, default=1.0
-        Dirichlet concentration for categorical emissions; a value above 1
+        Dirichlet concentration for categorical and multinomial emissions; a value above 1
         keeps symbols unseen in training from getting probability zero.
+    means_prior, means_weight : float or array-like, default=0.0
+        Gaussian emissions: mean (n_components, n_features) and weight
+        (n_components,) of a normal prior on each state's mean (hmmlearn's
+        parametrization): the mean is ``(means_weight * means_prior + sum of
+        rows) / (means_weight + state weight)``.  ``means_weight=0`` is no prior.
+    covars_prior, covars_weight : float or array-like, float, default=0.0
+        Gaussian emissions: scale (shaped as ``covariances_``; a number ``c``
+        is ``c * I`` for ``full`` and ``tied``) and degrees of freedom of an
+        inverse-Wishart (``full``, ``tied``) or inverse-gamma (``diag``,
+        ``spherical``) prior on the covariances, as hmmlearn's ``GaussianHMM``:
+        covariances are ``(covars_prior + scatter) / (max(covars_weight - p, 0)
+        + state weight)`` with ``p = n_features`` (full, tied) or 1 (diag,
+        spherical).  Zero is no prior.
+    lambdas_prior, lambdas_weight : float or array-like, default=0.0
+        Poisson emissions: shape and rate of a gamma prior on each rate (scalar,
+        (n_components,) or (n_components, n_features)); rates are ``(
+        lambdas_prior + sum of counts) / (lambdas_weight + state weight)``.
     reg_covar : float, default=1e-6
         Added to the diagonal of Gaussian covariances.
     fixed_params : iterable of str, default=()
@@ -209,10 +332,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         per cluster, pooled within-cluster covariance) or from random rows.
     max_iter : int, default=100
         EM iterations per initialization; 0 evaluates the starting values.
-    tol : float, default=1e-3
+    tol : float, default=1e-5
         EM stops when the mean log-likelihood per row changes by less than
         ``tol`` (per row, so it means the same for one long sequence and for
-        many short ones).
+        many short ones).  Baum-Welch often creeps: 1e-3 stopped on hmmlearn's
+        dishonest-casino example before the states had separated (see the
+        user guide).
     n_init : int, default=1
         Initializations; the best by log-likelihood is kept.
     n_jobs : int, default=None
@@ -245,6 +370,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         Categorical emissions only.
     n_symbols_ : int
         Categorical emissions only.
+    n_trials_ : int or None
+        Multinomial emissions only: draws per row (None: rows differ).
     rates_ : ndarray of shape (n_components, n_features)
         Poisson emissions only.
     converged_ : bool
@@ -297,7 +424,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     array([0.2, 3.9])
     """
 
-    __metadata_request__fit = {"sequence_ids": True}
+    __metadata_request__fit = {"sequence_ids": True, "states": True}
     __metadata_request__score = {"sequence_ids": True}
     __metadata_request__predict = {"sequence_ids": True}
     __metadata_request__predict_proba = {"sequence_ids": True}
@@ -310,6 +437,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         emission=DEFAULT_FAMILY,
         covariance_type="diag",
         n_symbols=None,
+        n_trials=None,
         startprob_init=None,
         transmat_init=None,
         means_init=None,
@@ -319,12 +447,18 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         startprob_prior=1.0,
         transmat_prior=1.0,
         emissionprob_prior=1.0,
+        means_prior=0.0,
+        means_weight=0.0,
+        covars_prior=0.0,
+        covars_weight=0.0,
+        lambdas_prior=0.0,
+        lambdas_weight=0.0,
         reg_covar=1e-6,
         fixed_params=(),
         algorithm="viterbi",
         init_params="kmeans",
         max_iter=100,
-        tol=1e-3,
+        tol=1e-5,
         n_init=1,
         n_jobs=None,
         random_state=None,
@@ -337,6 +471,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.emission = emission
         self.covariance_type = covariance_type
         self.n_symbols = n_symbols
+        self.n_trials = n_trials
         self.startprob_init = startprob_init
         self.transmat_init = transmat_init
         self.means_init = means_init
@@ -346,6 +481,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
         self.emissionprob_prior = emissionprob_prior
+        self.means_prior = means_prior
+        self.means_weight = means_weight
+        self.covars_prior = covars_prior
+        self.covars_weight = covars_weight
+        self.lambdas_prior = lambdas_prior
+        self.lambdas_weight = lambdas_weight
         self.reg_covar = reg_covar
         self.fixed_params = fixed_params
         self.algorithm = algorithm
@@ -363,6 +504,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints = em_constraints(
         emission=[StrOptions(set(FAMILIES))],
         n_symbols=[Interval(Integral, 1, None, closed="left"), None],
+        n_trials=[Interval(Integral, 1, None, closed="left"), None],
         startprob_init=["array-like", None],
         transmat_init=["array-like", None],
         means_init=["array-like", None],
@@ -372,6 +514,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         startprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
         transmat_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
         emissionprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
+        means_prior=[Real, "array-like"],
+        means_weight=[Interval(Real, 0, None, closed="left"), "array-like"],
+        covars_prior=[Real, "array-like"],
+        covars_weight=[Real],
+        lambdas_prior=[Interval(Real, 0, None, closed="left"), "array-like"],
+        lambdas_weight=[Interval(Real, 0, None, closed="left"), "array-like"],
         fixed_params=["array-like", set, frozenset, tuple, list],
         algorithm=[StrOptions({"viterbi", "map"})],
         init_params=[StrOptions({"kmeans", "random"})],
@@ -434,7 +582,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                 for name, shape in (("startprob_prior", (K,)), ("transmat_prior", (K, K)))}
 
     # -- fitting ---------------------------------------------------------------------
-    def fit(self, X, y=None, *, lengths=None, sequence_ids=None):
+    def fit(self, X, y=None, *, lengths=None, sequence_ids=None, states=None):
         """Estimate the parameters by Baum-Welch (``n_init`` runs, best kept).
 
         Parameters
@@ -451,10 +599,33 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             Sequence label of each row; rows with the same label form one
             sequence in their order of appearance.  With neither argument, X is
             one sequence.
+        states : array-like of int of shape (n_samples,), default=None
+            Semi-supervised fit: the known state of some rows, -1 for the
+            others (scikit-learn's mark for unlabeled).  Known rows are clamped
+            to their state in every E-step, so EM maximizes the joint
+            likelihood of the rows and the known states; when every state has
+            known rows, the starting emission parameters are estimated from
+            them.  A keyword, not ``y``: scikit-learn's estimator checks call
+            ``fit(X, y)`` with arbitrary targets, which an unsupervised
+            estimator must ignore.  Requested by default for metadata routing,
+            so cross-validation splits it with ``X``.
 
         Returns
         -------
         self : HMMEM
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emlearn import HMMEM
+        >>> rng = np.random.RandomState(0)
+        >>> truth = np.repeat([0, 1, 0, 1], 50)
+        >>> X = rng.normal(loc=3.0 * truth[:, None], size=(200, 1))
+        >>> known = np.full(200, -1)
+        >>> known[:5], known[50:55] = 0, 1          # a few labelled rows per state
+        >>> hmm = HMMEM(n_components=2, random_state=0).fit(X, states=known)
+        >>> float(np.mean(hmm.predict(X) == truth))  # states keep the labels' meaning
+        0.995
         """
         self._check_hyperparameters()
         family = self._family()
@@ -470,13 +641,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             )
         model = self._hidden_markov_model(family, X)
         data = HMMData(family.prepare(X, n_components=self.n_components, cache=True),
-                       ForwardBackward(sequences))
+                       ForwardBackward(sequences),
+                       known_states_clamp(states, X.shape[0], self.n_components))
         run = fit_restarts(
             model, data, n_init=self.n_init, random_state=random_state,
             n_jobs=self.n_jobs, tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
             verbose_interval=self.verbose_interval,
         )
         warn_about_run(run, self.max_iter, what="Baum-Welch")
+        run = _refuse_saddle(run, model.inits.get("transmat"), self.fixed_params)
         self._set_fitted(run, family)
         self._stream = None  # a later partial_fit starts a new stream
         return self
@@ -631,8 +804,57 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             raise ValueError("sample_weight must be constant within each sequence.")
         return float(per_sequence @ first)
 
-    def predict_proba(self, X, *, lengths=None, sequence_ids=None):
+    def predict_proba(self, X, *, lengths=None, sequence_ids=None, filtered=False):
         """Posterior probability of each state for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        lengths, sequence_ids : see :meth:`fit`.
+        filtered : bool, default=False
+            False: smoothing, ``P(state_t | whole sequence)``.  True:
+            filtering, ``P(state_t | rows up to t)`` -- what is known at time
+            ``t`` when the rows arrive one by one (online regime detection);
+            a row's filtered probabilities never depend on later rows.
+
+        Returns
+        -------
+        posteriors : ndarray of shape (n_samples, n_components)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emlearn import HMMEM
+        >>> hmm = HMMEM(2, means_init=[[0.0], [3.0]], covariances_init=[[1.0], [1.0]],
+        ...             startprob_init=[0.5, 0.5], transmat_init=[[0.9, 0.1], [0.1, 0.9]],
+        ...             max_iter=0).fit([[0.0], [3.0]])
+        >>> X = np.array([[0.1], [1.9], [3.2]])
+        >>> np.round(hmm.predict_proba(X, filtered=True)[1], 3)  # row 3 not seen yet
+        array([0.705, 0.295])
+        >>> np.round(hmm.predict_proba(X)[1], 3)  # row 3 makes state 1 likelier
+        array([0.219, 0.781])
+        """
+        if not filtered:
+            return self._posteriors(X, lengths, sequence_ids)[1]
+        sequences, probabilities, log_predictive = self._filter(X, lengths, sequence_ids)
+        _check_possible(sequences.sum_per_sequence(log_predictive))
+        return probabilities
+
+    def _filter(self, X, lengths, sequence_ids):
+        """Sequences, filtered state probabilities and one-step log-densities of X."""
+        sequences, _, log_B = self._fitted_model(X, lengths, sequence_ids)
+        return (sequences,
+                *forward_filter(log_B, self.startprob_, self.transmat_, sequences))
+
+    def score_samples(self, X, *, lengths=None, sequence_ids=None):
+        """One-step-ahead log-density of each row: ``log p(x_t | rows before t)``.
+
+        The rows' contributions to the log-likelihood: they sum over a
+        sequence to its :meth:`score_sequences` value (and over all rows to
+        :meth:`score`), and each depends only on its sequence's rows up to it
+        (prediction errors for monitoring, in the spirit of scikit-learn's
+        ``score_samples``; hmmlearn's ``score_samples`` -- log-likelihood and
+        posteriors -- is ``score`` and :meth:`predict_proba`).
 
         Parameters
         ----------
@@ -641,9 +863,9 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        posteriors : ndarray of shape (n_samples, n_components)
+        log_density : ndarray of shape (n_samples,)
         """
-        return self._posteriors(X, lengths, sequence_ids)[1]
+        return self._filter(X, lengths, sequence_ids)[2]
 
     def transform(self, X, *, lengths=None, sequence_ids=None):
         """Posterior state probabilities (as :meth:`predict_proba`).
@@ -704,7 +926,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         return self.decode(X, lengths=lengths, sequence_ids=sequence_ids)[1]
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, currstate=None):
         """Generate one sequence from the fitted model.
 
         Parameters
@@ -712,6 +934,9 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         n_samples : int, default=1
             Length of the sequence.
         random_state : int, RandomState instance or None, default=None
+        currstate : int, default=None
+            State of the first row (hmmlearn's argument: continue a sequence
+            from a known state); None draws it from ``startprob_``.
 
         Returns
         -------
@@ -721,17 +946,49 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         v.check_integer("n_samples", n_samples, minimum=1)
         rng = v.check_random_state("random_state", random_state)
+        K = self.n_components
+        if currstate is not None:
+            v.check_integer("currstate", currstate, minimum=0)
+            if currstate >= K:
+                raise ValueError(f"currstate must be < n_components = {K}, got {currstate}.")
         states = np.empty(n_samples, dtype=np.intp)
         cumulative_start = np.cumsum(self.startprob_)
         cumulative = np.cumsum(self.transmat_, axis=1)
         uniforms = rng.uniform(size=n_samples)
-        K = self.n_components
         states[0] = min(np.searchsorted(cumulative_start, uniforms[0], side="right"), K - 1)
+        if currstate is not None:
+            states[0] = currstate
         for t in range(1, n_samples):
             states[t] = min(np.searchsorted(cumulative[states[t - 1]], uniforms[t],
                                             side="right"), K - 1)
         family = self._fitted_family()
         return family.sample(rng, family.params_from(self), states), states
+
+    def get_stationary_distribution(self):
+        """The stationary distribution of the chain: ``pi @ transmat_ == pi``.
+
+        hmmlearn's name.  For a chain with several closed classes it is not
+        unique; this is one of them (a least-squares solution).
+
+        Returns
+        -------
+        pi : ndarray of shape (n_components,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emlearn import HMMEM
+        >>> hmm = HMMEM(2, transmat_init=[[0.9, 0.1], [0.2, 0.8]], max_iter=0).fit([[0.0], [1.0]])
+        >>> np.round(hmm.get_stationary_distribution(), 6)
+        array([0.666667, 0.333333])
+        """
+        check_is_fitted(self)
+        K = self.n_components
+        system = np.vstack([self.transmat_.T - np.eye(K), np.ones((1, K))])
+        target = np.zeros(K + 1)
+        target[-1] = 1.0
+        pi = np.maximum(np.linalg.lstsq(system, target, rcond=None)[0], 0.0)
+        return pi / pi.sum()
 
     # -- model selection ---------------------------------------------------------------
     def _n_parameters(self):

@@ -48,12 +48,16 @@ def test_no_fitted_attribute_shares_memory_with_an_argument(max_iter):
                  transmat_prior=np.ones((2, 2)))
     emissions = {
         "gaussian": (X, dict(means_init=np.array([[0.0, 0.0], [5.0, 5.0]]),
-                             covariances_init=np.ones((2, 2)))),
+                             covariances_init=np.ones((2, 2)),
+                             means_prior=np.zeros((2, 2)), means_weight=np.ones(2),
+                             covars_prior=np.full((2, 2), 0.1))),
         "categorical": (np.array([[0], [1], [2], [1]] * 10),
                         dict(emissionprob_init=np.full((2, 3), 1 / 3),
                              emissionprob_prior=np.ones((2, 3)))),
         "poisson": (np.array([[1, 3], [0, 4], [2, 8]] * 10),
-                    dict(rates_init=np.array([[1.0, 3.0], [2.0, 6.0]]))),
+                    dict(rates_init=np.array([[1.0, 3.0], [2.0, 6.0]]),
+                         lambdas_prior=np.array([[1.0, 1.0], [2.0, 2.0]]),
+                         lambdas_weight=np.array([0.5, 0.5]))),
     }
     for emission, (data, arguments) in emissions.items():
         all_arguments = {**chain, **arguments}

@@ -11,6 +11,7 @@ import pytest
 import emlearn
 from emlearn import hmm as hmm_module
 from emlearn._core.families import FAMILIES, CategoricalFamily, GaussianFamily, PoissonFamily
+from emlearn._core.families.multinomial import MultinomialFamily
 from emlearn._core.families.missing import ExpectedMoments
 from emlearn._hmm.forward_backward import ForwardBackward
 from emlearn._hmm.sequences import make_sequences
@@ -42,12 +43,17 @@ def discrete_case(name):
         family = CategoricalFamily(5, prior=1.0)
         X = rng.randint(5, size=(60, 1)).astype(float)
         return family, X, {"emissionprob": rng.dirichlet(np.ones(5), size=K)}
+    if name == "multinomial":
+        X = np.stack([rng.multinomial(6, [0.2, 0.5, 0.3]) for _ in range(60)]).astype(float)
+        return (MultinomialFamily(6, prior=1.0),
+                X, {"emissionprob": rng.dirichlet(np.ones(3), size=K)})
     X = rng.poisson([1.0, 5.0], size=(60, 2)).astype(float)
-    return PoissonFamily(), X, {"rates": rng.uniform(0.5, 6.0, size=(K, 2))}
+    return PoissonFamily(lambdas_prior=0.5, lambdas_weight=2.0), X, {"rates": rng.uniform(0.5, 6.0, size=(K, 2))}
 
 
 CASES = ([("gaussian", ct, missing) for ct in COVARIANCE_TYPES for missing in (False, True)]
-         + [("categorical", None, False), ("poisson", None, False)])
+         + [("categorical", None, False), ("poisson", None, False),
+            ("multinomial", None, False)])
 
 
 def make_case(name, covariance_type, missing):
@@ -176,7 +182,7 @@ def test_hmmem_names_no_family():
                   if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
                   and node.body and isinstance(node.body[0], ast.Expr)
                   and isinstance(node.body[0].value, ast.Constant)}
-    names = [family for family in FAMILIES] + ["Gaussian", "Categorical", "Poisson"]
+    names = [family for family in FAMILIES] + ["Gaussian", "Categorical", "Poisson", "Multinomial"]
     for node in ast.walk(tree):
         text = None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):

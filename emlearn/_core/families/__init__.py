@@ -6,7 +6,9 @@ look families up here by name and never branch on it.
 
 from .categorical import CategoricalFamily
 from .gaussian import GaussianFamily
+from .multinomial import MultinomialFamily
 from .poisson import PoissonFamily
 
-FAMILIES = {family.name: family for family in (GaussianFamily, CategoricalFamily, PoissonFamily)}
+FAMILIES = {family.name: family for family in (GaussianFamily, CategoricalFamily, PoissonFamily,
+                                               MultinomialFamily)}
 DEFAULT_FAMILY = GaussianFamily.name

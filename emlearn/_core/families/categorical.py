@@ -66,7 +66,37 @@ class _CategoricalEvaluator(Evaluator):
         return stats
 
 
-class CategoricalFamily:
+class SymbolProbabilities:
+    """What the categorical and multinomial families share: one row of symbol
+    probabilities per component (``emissionprob``), a Dirichlet prior ``prior``."""
+
+    parameter_names = ("emissionprob",)
+    init_arguments = {"emissionprob": "emissionprob_init"}
+    allow_nan = False
+    needs_responsibilities = False
+
+    def assemble(self, values):
+        return dict(values)
+
+    def complete_rows(self, data):
+        return data
+
+    def m_step(self, stats, previous=None, fixed=()):
+        if "emissionprob" in fixed and previous is not None:
+            return previous
+        estimate = dirichlet_mode(stats.counts, self.prior, axis=1)
+        usable = np.isfinite(estimate).all(axis=1)
+        old = None if previous is None else previous["emissionprob"]
+        return {"emissionprob": keep_unvisited(estimate, old, usable)}
+
+    def params_from(self, attributes):
+        return {"emissionprob": np.asarray(attributes.emissionprob_, dtype=np.float64)}
+
+    def center(self, params, weights=None):
+        return None
+
+
+class CategoricalFamily(SymbolProbabilities):
     """Categorical emissions with a Dirichlet prior ``prior`` on each row of probabilities.
 
     Parameters
@@ -78,10 +108,6 @@ class CategoricalFamily:
     """
 
     name = "categorical"
-    parameter_names = ("emissionprob",)
-    init_arguments = {"emissionprob": "emissionprob_init"}
-    allow_nan = False
-    needs_responsibilities = False
 
     def __init__(self, n_symbols=None, prior=1.0, n_components=None):
         self.n_symbols = n_symbols
@@ -96,9 +122,6 @@ class CategoricalFamily:
     def fitted(self, estimator):
         """The family with the number of symbols seen in training."""
         return CategoricalFamily(estimator.n_symbols_, self.prior, self.n_components)
-
-    def assemble(self, values):
-        return dict(values)
 
     def check_X(self, X):
         _check_counts(X, "symbols", self.name)
@@ -142,9 +165,6 @@ class CategoricalFamily:
     def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False):
         return CategoricalData(X, sample_weight, self.n_symbols)
 
-    def complete_rows(self, data):
-        return data
-
     def evaluator(self, data, params):
         return _CategoricalEvaluator(self, data, params)
 
@@ -152,14 +172,6 @@ class CategoricalFamily:
         return _CategoricalEvaluator(
             self, data, {"emissionprob": np.ones((len(resp), self.n_symbols))}
         ).statistics(resp)
-
-    def m_step(self, stats, previous=None, fixed=()):
-        if "emissionprob" in fixed and previous is not None:
-            return previous
-        estimate = dirichlet_mode(stats.counts, self.prior, axis=1)
-        usable = np.isfinite(estimate).all(axis=1)
-        old = None if previous is None else previous["emissionprob"]
-        return {"emissionprob": keep_unvisited(estimate, old, usable)}
 
     def initialize(self, data, resp, random_state):
         n_components = len(resp) if resp is not None else None
@@ -171,12 +183,6 @@ class CategoricalFamily:
 
     def attributes(self, params):
         return {"emissionprob_": params["emissionprob"], "n_symbols_": self.n_symbols}
-
-    def params_from(self, attributes):
-        return {"emissionprob": np.asarray(attributes.emissionprob_, dtype=np.float64)}
-
-    def center(self, params, weights=None):
-        return None
 
     def sample(self, rng, params, labels):
         cumulative = np.cumsum(params["emissionprob"], axis=1)[labels]

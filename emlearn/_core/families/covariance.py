@@ -245,6 +245,37 @@ class CovarianceType:
     def _add_to_diagonal(covariances, value):
         raise NotImplementedError
 
+    # -- MAP estimates (priors with hmmlearn's parametrization) -------------------
+    def prior_scale(self, value, n_components, n_features, name="covars_prior"):
+        """``covars_prior`` as an array of ``shape``: a scalar ``c`` is ``c * I`` (full,
+        tied), ``c`` (diag, spherical); arrays must broadcast to the covariances' shape."""
+        array = _float_array(name, value)
+        shape = self.shape(n_components, n_features)
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} must be finite.")
+        if array.ndim == 0 and len(shape) > 1 and self.name in ("full", "tied"):
+            return np.broadcast_to(float(array) * np.eye(n_features), shape).copy()
+        try:
+            return np.broadcast_to(array, shape).copy()
+        except ValueError:
+            raise ValueError(f"{name} for covariance_type={self.name!r} must be a scalar or "
+                             f"broadcast to shape {shape}, got {array.shape}.") from None
+
+    def map_covariances(self, covariances, nk, deviation, means_weight, covars_prior,
+                        covars_weight):
+        """Covariances maximizing the posterior under hmmlearn's priors.
+
+        ``covariances`` are the weighted covariances around the (MAP) means,
+        ``nk`` the components' weights, ``deviation`` (n_components, d) the
+        means minus ``means_prior``, ``means_weight`` (n_components,).  The
+        result is ``(covars_prior + scatter + means_weight * deviation
+        deviation^T) / (dof + nk)``, with ``dof = max(covars_weight - d, 0)``
+        for full and tied and ``max(covars_weight - 1, 0)`` for diag and
+        spherical (whose denominator is floored at 1e-5), as hmmlearn's
+        ``GaussianHMM``.
+        """
+        raise NotImplementedError
+
 
 class _MatrixCovariance(CovarianceType):
     """Shared code of ``full`` and ``tied``: all products ``x_i x_j``."""
@@ -332,6 +363,13 @@ class FullCovariance(_MatrixCovariance):
             + center[:, :, None] * center[:, None, :]
         )
 
+    def map_covariances(self, covariances, nk, deviation, means_weight, covars_prior,
+                        covars_weight):
+        d = deviation.shape[1]
+        scatter = covariances * nk[:, None, None] + means_weight[:, None, None] * (
+            deviation[:, :, None] * deviation[:, None, :])
+        return (covars_prior + scatter) / (max(covars_weight - d, 0.0) + nk)[:, None, None]
+
     def precisions_cholesky(self, covariances):
         return np.stack([_upper_cholesky_of_precision(c) for c in covariances])
 
@@ -369,6 +407,12 @@ class TiedCovariance(_MatrixCovariance):
         second = self._unpack_second_order(second_order.sum(axis=0), d)
         cross = (nk[:, None] * mean_estimate).T @ center
         return (second - cross - cross.T + (nk[:, None] * center).T @ center) / nk.sum()
+
+    def map_covariances(self, covariances, nk, deviation, means_weight, covars_prior,
+                        covars_weight):
+        d = deviation.shape[1]
+        scatter = covariances * nk.sum() + (means_weight[:, None] * deviation).T @ deviation
+        return (covars_prior + scatter) / (max(covars_weight - d, 0.0) + nk.sum())
 
     def precisions_cholesky(self, covariances):
         return _upper_cholesky_of_precision(covariances)
@@ -440,6 +484,12 @@ class DiagCovariance(_VectorCovariance):
     def _covariances(self, nk, second_order, mean_estimate, center):
         return second_order / nk[:, None] - 2.0 * mean_estimate * center + center**2
 
+    def map_covariances(self, covariances, nk, deviation, means_weight, covars_prior,
+                        covars_weight):
+        scatter = covariances * nk[:, None] + means_weight[:, None] * deviation**2
+        return (covars_prior + scatter) / np.maximum(max(covars_weight - 1, 0.0) + nk,
+                                                     1e-5)[:, None]
+
     def log_det_cholesky(self, precisions_cholesky, n_components, n_features):
         return np.log(precisions_cholesky).sum(axis=1)
 
@@ -486,6 +536,12 @@ class SphericalCovariance(_VectorCovariance):
             + np.einsum("kd,kd->k", center, center)
         )
         return per_feature / d
+
+    def map_covariances(self, covariances, nk, deviation, means_weight, covars_prior,
+                        covars_weight):
+        # hmmlearn's spherical estimate: the diag one, averaged over features.
+        scatter = covariances * nk + means_weight * (deviation**2).mean(axis=1)
+        return (covars_prior + scatter) / np.maximum(max(covars_weight - 1, 0.0) + nk, 1e-5)
 
     def log_det_cholesky(self, precisions_cholesky, n_components, n_features):
         return n_features * np.log(precisions_cholesky)

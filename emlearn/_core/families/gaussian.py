@@ -16,6 +16,7 @@ mean instead, as scikit-learn does for every component.
 import dataclasses
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -86,6 +87,71 @@ class GaussianStatistics(Statistics):
                                   self.covariance)
 
     __rmul__ = __mul__
+
+
+PRIOR_ARGUMENTS = ("means_prior", "means_weight", "covars_prior", "covars_weight")
+
+
+class GaussianPrior(NamedTuple):
+    """Priors on the means and covariances, in hmmlearn's parametrization.
+
+    ``means_prior`` (n_components, d) and ``means_weight`` (n_components,) are
+    the mean and the precision scale of a normal prior on each mean;
+    ``covars_prior`` (shaped as the covariances) and ``covars_weight`` (a
+    number) are the scale and the degrees of freedom of an inverse-Wishart
+    (full, tied) or inverse-gamma (diag, spherical) prior on the covariances.
+    All zero is no prior (the maximum-likelihood estimate).
+    """
+
+    means_prior: np.ndarray
+    means_weight: np.ndarray
+    covars_prior: np.ndarray
+    covars_weight: float
+
+    @classmethod
+    def check(cls, options, kind, n_components, n_features):
+        """Validated float64 copies of the prior arguments (errors name them), or None
+        when they are all zero (no prior)."""
+        from .. import validation as v
+
+        K, d = n_components, n_features
+        means_prior = v.float_array("means_prior", options.get("means_prior", 0.0))
+        means_weight = v.float_array("means_weight", options.get("means_weight", 0.0))
+        covars_weight = options.get("covars_weight", 0.0)
+        v.check_real("covars_weight", covars_weight)
+        for name, array, shape in (("means_prior", means_prior, (K, d)),
+                                   ("means_weight", means_weight, (K,))):
+            if array.ndim and array.shape != shape:
+                raise ValueError(f"{name} must be a scalar or have shape {shape}, got "
+                                 f"{array.shape}.")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{name} must be finite.")
+        if np.any(means_weight < 0):
+            raise ValueError("means_weight must be non-negative.")
+        covars_prior = kind.prior_scale(options.get("covars_prior", 0.0), K, d)
+        if not kind.name in ("full", "tied") and np.any(covars_prior < 0):
+            raise ValueError("covars_prior must be non-negative.")
+        if (not np.any(means_weight) and not np.any(covars_prior)
+                and max(covars_weight - (d if kind.name in ("full", "tied") else 1), 0) == 0):
+            return None
+        return cls(np.broadcast_to(means_prior, (K, d)).copy(),
+                   np.broadcast_to(means_weight, (K,)).copy(), covars_prior,
+                   float(covars_weight))
+
+    def estimate(self, kind, stats, reg_covar, means=None):
+        """MAP means and covariances from statistics (``means`` given: kept fixed)."""
+        nk = stats.nk
+        centers = stats._centers()
+        d = centers.shape[1]
+        if means is None:
+            sums = stats.moments[:, -d:] + nk[:, None] * centers
+            means = ((self.means_weight[:, None] * self.means_prior + sums)
+                     / (self.means_weight + nk + cov.EMPTY_COMPONENT_GUARD)[:, None])
+        _, around_means = kind.estimate(nk, stats.moments, 0.0, means=means, centers=centers)
+        covariances = kind.map_covariances(around_means, nk, means - self.means_prior,
+                                           self.means_weight, self.covars_prior,
+                                           self.covars_weight)
+        return means, kind._add_to_diagonal(covariances, reg_covar)
 
 
 class CenteredData:
@@ -343,15 +409,20 @@ class GaussianFamily:
     allow_nan = True
     needs_responsibilities = True
 
-    def __init__(self, covariance_type="full", reg_covar=1e-6, pooled_start=False):
+    def __init__(self, covariance_type="full", reg_covar=1e-6, pooled_start=False,
+                 prior=None, n_components=None):
         self.covariance = cov.covariance_type(covariance_type)
         self.reg_covar = reg_covar
         self.pooled_start = pooled_start
+        self.prior = prior
+        self.n_components = n_components
 
     @classmethod
     def from_options(cls, options, pooled_start=False):
-        """The family an estimator's parameters describe."""
-        return cls(options["covariance_type"], options["reg_covar"], pooled_start)
+        """The family an estimator's parameters describe (priors when it has them)."""
+        prior = {name: options[name] for name in PRIOR_ARGUMENTS if name in options}
+        return cls(options["covariance_type"], options["reg_covar"], pooled_start,
+                   prior or None, options.get("n_components"))
 
     def fitted(self, estimator):
         return self
@@ -375,7 +446,17 @@ class GaussianFamily:
         return X
 
     def configure(self, X, sample_weight=None):
-        """The family for training data ``X``: every column needs an observed value."""
+        """The family for training data ``X``: every column needs an observed value
+        (and the priors, validated against its number of features)."""
+        self._check_columns(X, sample_weight)
+        if self.prior is None or isinstance(self.prior, GaussianPrior):
+            return self
+        prior = GaussianPrior.check(self.prior, self.covariance, self.n_components,
+                                    X.shape[1])
+        return GaussianFamily(self.covariance.name, self.reg_covar, self.pooled_start,
+                              prior, self.n_components)
+
+    def _check_columns(self, X, sample_weight):
         missing = np.isnan(X)
         if missing.any():
             observed = ~missing
@@ -387,7 +468,6 @@ class GaussianFamily:
                     f"X has no observed value in column(s) {empty.tolist()}: their "
                     "parameters cannot be estimated. Drop these columns (EMImputer drops "
                     "or keeps them per keep_empty_features).")
-        return self
 
     def check_init(self, name, value, n_components, n_features):
         if name == "means":
@@ -471,9 +551,13 @@ class GaussianFamily:
         old_means = None if previous is None else previous["means"]
         old_covariances = None if previous is None else previous["covariances"]
         fixed_means = "means" in fixed and previous is not None
-        means, covariances = self.covariance.estimate(
-            stats.nk, stats.moments, self.reg_covar,
-            means=old_means if fixed_means else None, centers=stats._centers())
+        if isinstance(self.prior, GaussianPrior):
+            means, covariances = self.prior.estimate(self.covariance, stats, self.reg_covar,
+                                                     old_means if fixed_means else None)
+        else:
+            means, covariances = self.covariance.estimate(
+                stats.nk, stats.moments, self.reg_covar,
+                means=old_means if fixed_means else None, centers=stats._centers())
         if not fixed_means:
             means = keep_unvisited(means, old_means, visited)
         if "covariances" in fixed and previous is not None:

@@ -60,7 +60,20 @@ class _PoissonEvaluator(Evaluator):
 
 
 class PoissonFamily:
-    """Poisson emissions (no prior)."""
+    """Poisson emissions with a gamma prior on the rates.
+
+    Parameters
+    ----------
+    lambdas_prior, lambdas_weight : float or ndarray, default=0.0
+        Shape ``alpha`` and rate ``beta`` of a gamma prior on each rate
+        (hmmlearn's names): the M-step gives the posterior mean ``(alpha +
+        sum of counts) / (beta + weight)`` of each state.  Scalars, or arrays
+        of shape (n_components,) or (n_components, n_features).  Zero is no
+        prior.  (hmmlearn 0.3.3 divides by the total weight of all states
+        instead of each state's; the two agree without a prior.)
+    n_components : int, default=None
+        Needed to validate array priors.
+    """
 
     name = "poisson"
     parameter_names = ("rates",)
@@ -68,9 +81,15 @@ class PoissonFamily:
     allow_nan = False
     needs_responsibilities = True
 
+    def __init__(self, lambdas_prior=0.0, lambdas_weight=0.0, n_components=None):
+        self.lambdas_prior = lambdas_prior
+        self.lambdas_weight = lambdas_weight
+        self.n_components = n_components
+
     @classmethod
     def from_options(cls, options, **ignored):
-        return cls()
+        return cls(options.get("lambdas_prior", 0.0), options.get("lambdas_weight", 0.0),
+                   options.get("n_components"))
 
     def fitted(self, estimator):
         return self
@@ -83,7 +102,12 @@ class PoissonFamily:
         return X
 
     def configure(self, X, sample_weight=None):
-        return self
+        """The family with its priors validated as (n_components, n_features) arrays."""
+        shape = (self.n_components or 1, X.shape[1])
+        priors = [_check_gamma_parameter(name, value, shape) for name, value in
+                  (("lambdas_prior", self.lambdas_prior),
+                   ("lambdas_weight", self.lambdas_weight))]
+        return PoissonFamily(*priors, self.n_components)
 
     def check_init(self, name, value, n_components, n_features):
         from .. import validation as v
@@ -111,8 +135,9 @@ class PoissonFamily:
         if "rates" in fixed and previous is not None:
             return previous
         visited = stats.weight > MIN_WEIGHT
-        estimate = np.maximum(stats.sums / (stats.weight[:, None] + EMPTY_COMPONENT_GUARD),
-                              MIN_RATE)
+        estimate = np.maximum(
+            (self.lambdas_prior + stats.sums)
+            / (self.lambdas_weight + stats.weight[:, None] + EMPTY_COMPONENT_GUARD), MIN_RATE)
         old = None if previous is None else previous["rates"]
         return {"rates": keep_unvisited(estimate, old, visited)}
 
@@ -135,3 +160,20 @@ class PoissonFamily:
 
     def sample(self, rng, params, labels):
         return rng.poisson(params["rates"][labels]).astype(np.float64)
+
+
+def _check_gamma_parameter(name, value, shape):
+    """A non-negative float64 array of ``shape`` (from a scalar, (K,) or (K, d))."""
+    from .. import validation as v
+
+    array = v.float_array(name, value)
+    if array.ndim == 1 and array.shape == shape[:1]:
+        array = array[:, None]
+    try:
+        array = np.broadcast_to(array, shape).copy()
+    except ValueError:
+        raise ValueError(f"{name} must be a scalar or have shape {shape[:1]} or {shape}, "
+                         f"got {array.shape}.") from None
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ValueError(f"{name} must be finite and non-negative.")
+    return array

@@ -1,0 +1,79 @@
+"""Filtering: the forward pass alone, per row.
+
+``P(state_t | rows 1..t of its sequence)`` (what online regime detection
+uses) and the one-step-ahead predictive log-densities ``log p(x_t | rows
+1..t-1)``, whose sum over a sequence is its log-likelihood.  Built on the
+lock-step forward recursion of :mod:`.forward_backward`: all sequences advance
+together, one chain per sequence, in the scaled domain; a sequence whose
+scaled recursion underflows is redone in the log domain.
+"""
+
+import math
+
+import numpy as np
+
+from .._core.logsumexp import exp_normalize, logsumexp, shifted_exp
+from .._core.threads import single_threaded_blas
+from .forward_backward import UNDERFLOW, forward_lockstep
+from .sequences import LockstepLayout
+
+
+def forward_filter(log_B, startprob, transmat, sequences):
+    """Filtered state probabilities and predictive log-densities of every row.
+
+    Parameters
+    ----------
+    log_B : ndarray of shape (n_components, n_samples)
+        Emission log-likelihoods, rows in input order.
+    startprob : ndarray of shape (n_components,)
+    transmat : ndarray of shape (n_components, n_components)
+    sequences : Sequences
+
+    Returns
+    -------
+    filtered : ndarray of shape (n_samples, n_components)
+        ``P(state_t | rows up to t)``; NaN on rows of impossible sequences.
+    log_predictive : ndarray of shape (n_samples,)
+        ``log p(x_t | rows before t)``; ``-inf`` where impossible.
+    """
+    n_components, n_samples = log_B.shape
+    layout = LockstepLayout(sequences.order, sequences.lengths)
+    B, shift = shifted_exp(log_B, axis=0)
+    packed = np.ascontiguousarray(B.T[layout.packed_rows])
+    prior = np.broadcast_to(startprob, (layout.n_chains, n_components))
+    with single_threaded_blas(), np.errstate(divide="ignore", invalid="ignore"):
+        alpha, scale = forward_lockstep(packed, transmat, prior, layout)
+        log_scale = np.log(scale)
+    filtered = np.empty((n_samples, n_components))
+    filtered[layout.packed_rows] = alpha
+    log_predictive = np.empty(n_samples)
+    log_predictive[layout.packed_rows] = log_scale
+    log_predictive += shift[0]
+    low = ~(log_predictive - shift[0] > math.log(UNDERFLOW))
+    broken = np.bincount(sequences.sequence_of_row, weights=low,
+                         minlength=sequences.n_sequences) > 0
+    for i in np.flatnonzero(broken):
+        rows = sequences.rows(i)
+        filtered[rows], log_predictive[rows] = _log_domain_filter(
+            log_B[:, rows].T, startprob, transmat)
+    return filtered, log_predictive
+
+
+def _log_domain_filter(log_B, startprob, transmat):
+    """The forward recursion of one sequence in the log domain (rows x states)."""
+    with np.errstate(divide="ignore"):
+        log_start, log_A = np.log(startprob), np.log(transmat)
+    T = log_B.shape[0]
+    log_alpha = np.empty_like(log_B)
+    log_alpha[0] = log_start + log_B[0]
+    for t in range(1, T):
+        log_alpha[t] = logsumexp(log_alpha[t - 1][:, None] + log_A, axis=0) + log_B[t]
+    totals = logsumexp(log_alpha, axis=1)
+    with np.errstate(invalid="ignore"):
+        log_predictive = np.diff(totals, prepend=0.0)
+    filtered = exp_normalize(log_alpha, axis=1)[0]
+    # Once impossible, every later total is -inf: the increments are undefined.
+    impossible = ~np.isfinite(totals)
+    log_predictive[impossible] = -np.inf
+    filtered[impossible] = np.nan
+    return filtered, log_predictive

@@ -1,5 +1,6 @@
 """Gaussian mixture models fitted by EM: :class:`GaussianMixtureEM`."""
 
+import functools
 from numbers import Real
 
 import numpy as np
@@ -8,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
+from ._core.blocks import BlockedData, BlockedModel, check_dask_array, is_dask_array, map_rows
 from ._core.em import EMRun, fit_restarts, restart_seeds, run_em, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
@@ -270,6 +272,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
+        if is_dask_array(X):
+            return self.fit(X, sample_weight=sample_weight).predict(X)
         model, data, params = self._fit(X, sample_weight)
         # A final E-step so that fit_predict(X) == fit(X).predict(X) always.
         with _blas_for(data):
@@ -278,6 +282,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
     def _fit(self, X, sample_weight):
         """Validate, run EM, set the fitted attributes; return the model, data and params."""
         self._validate_params()
+        if is_dask_array(X):
+            return self._fit_blocks(X, sample_weight)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                           ensure_all_finite="allow-nan")
         sample_weight = v.check_sample_weight(sample_weight, X.shape[0])
@@ -357,6 +363,43 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         self._stream = state
         return self
 
+    def _fit_blocks(self, X, sample_weight):
+        """Fit on a dask array, block by block where the blocks live (see ``_core/blocks.py``).
+
+        Starting values not given come from a uniform sample of at most
+        20,000 rows, drawn with each restart's random state.  Restarts run one
+        after another; the blocks of each E-step run in parallel on the active
+        dask scheduler.
+        """
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported with a dask array X.")
+        X, has_nan = check_dask_array(X, allow_nan=True)
+        _forget_feature_names(self)
+        self.n_features_in_ = X.shape[1]
+        if X.shape[0] < max(self.n_components, 2):
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = "
+                             f"{self.n_components}, n_samples = {X.shape[0]}")
+        random_state = v.check_random_state("random_state", self.random_state)
+        family = self._family()
+        family = family.configure(family.check_X(X))
+        shift = family.shift_of(X, has_nan)
+        data = BlockedData(X, functools.partial(_prepare_block, family, shift,
+                                                self.n_components, has_nan))
+        model = BlockedModel(self._model(family, X.shape[1]),
+                             functools.partial(_prepare_sample, family, shift))
+        options = dict(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
+                       verbose_interval=self.verbose_interval)
+        if self.warm_start and hasattr(self, "converged_"):
+            run = run_em(model, data, self._fitted_params(),
+                         previous_lower_bound=self.lower_bound_, **options)
+        else:
+            run = fit_restarts(model, data, n_init=self.n_init, random_state=random_state,
+                               n_jobs=1, **options)
+        warn_about_run(run, self.max_iter)
+        self._set_fitted(run, family, X.dtype)
+        self._stream = None
+        return model, data, run.params
+
     def _run_em(self, model, data, random_state):
         options = dict(
             tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
@@ -429,6 +472,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if is_dask_array(X):
+            return map_rows(X, self.predict, dtype=np.intp)
         _, data, model, params = self._inference(X)
         with _blas_for(data):
             return np.argmax(model.predict_proba(data, params), axis=1)
@@ -443,8 +488,11 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
-            Each row sums to one, for any finite row however far out.
+            Each row sums to one, for any finite row however far out.  A lazy
+            dask array when ``X`` is one, computed block by block.
         """
+        if is_dask_array(X):
+            return map_rows(X, self.predict_proba, self.n_components, self.means_.dtype)
         X, data, model, params = self._inference(X)
         with _blas_for(data):
             return model.predict_proba(data, params).astype(X.dtype)
@@ -459,7 +507,10 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
+            A lazy dask array when ``X`` is one.
         """
+        if is_dask_array(X):
+            return map_rows(X, self.score_samples, dtype=self.means_.dtype)
         X, data, model, params = self._inference(X)
         with _blas_for(data):
             return model.score_samples(data, params).astype(X.dtype)
@@ -479,6 +530,8 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             The mean of :meth:`score_samples` (computed in the dtype it returns).
         """
         log_prob = self.score_samples(X)
+        if is_dask_array(log_prob):
+            log_prob = log_prob.compute()
         if sample_weight is None:
             return float(log_prob.mean())
         weights = v.check_sample_weight(sample_weight, log_prob.shape[0])
@@ -549,6 +602,21 @@ def _blas_for(data):
     comes from restarts (``n_jobs``) instead.
     """
     return single_threaded_blas()
+
+
+def _prepare_block(family, shift, n_components, has_nan, block, start, stop):
+    """A block's data for the E-step, centered like every other block (runs on a worker)."""
+    return family.prepare(np.asarray(block), n_components=n_components, shift=shift,
+                          incomplete=has_nan)
+
+
+def _prepare_sample(family, shift, rows):
+    return family.prepare(rows, shift=shift)
+
+
+def _forget_feature_names(estimator):
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
 
 
 def _check_representable(params, dtype):

@@ -14,7 +14,7 @@ import numpy as np
 # values: far components).  After shifting by the slice max, entries are clipped
 # here: exp(-700) ~ 1e-304 is nothing next to the max term (1), so every sum,
 # normalization and log-sum-exp is unchanged to double precision.
-EXP_FLOOR = -575.0
+EXP_FLOOR = -700.0
 
 
 def _exp_shifted(a, axis, out=None):

@@ -249,7 +249,7 @@ class ForwardBackward:
         ``log_B`` is (K, n_samples); returns (n_sequences,).
         """
         with single_threaded_blas():
-            _, _, _, log_likelihood, broken = self._scaled_forward(log_B, startprob, transmat)
+            log_likelihood, broken = self._scaled_forward(log_B, startprob, transmat)[3:5]
         for i in np.flatnonzero(broken):
             rows = self.sequences.rows(i)
             with np.errstate(divide="ignore"):
@@ -257,8 +257,30 @@ class ForwardBackward:
                     log_B[:, rows].T, np.log(startprob), np.log(transmat))[0]
         return log_likelihood
 
+    def filtered(self, log_B, startprob, transmat):
+        """The forward pass alone, per row: filtered posteriors and predictive densities.
+
+        Returns ``(filtered (n_samples, K), log_predictive (n_samples,),
+        broken (n_sequences,))``: ``P(state_t | rows up to t)``, ``log p(x_t |
+        rows before t)`` (their sum over a sequence is its log-likelihood), and
+        which sequences underflowed in the scaled domain (their rows must be
+        redone in the log domain).
+        """
+        with single_threaded_blas():
+            _, alpha, scale, _, broken, shift = self._scaled_forward(log_B, startprob,
+                                                                     transmat)
+            L, K, P = alpha.shape
+            rows = np.empty((P, L, K))
+            rows.transpose(1, 2, 0)[...] = alpha
+            filtered = self._to_rows(rows.reshape(P * L, K)[: self.layout.n])
+            with np.errstate(divide="ignore"):
+                per_step = np.log(scale) + shift[:, 0]
+            log_predictive = self._to_rows(self.layout.unpack_steps(per_step))
+        return filtered, log_predictive, broken
+
     def _scaled_forward(self, log_B, startprob, transmat):
-        """Packed scaled emissions, forward vectors, normalizers, log-likelihoods, underflows."""
+        """Packed scaled emissions, forward vectors, normalizers, log-likelihoods, underflows,
+        and the emission shifts."""
         layout = self.layout
         B = layout.pack(self._to_stream(log_B), out=self._buffer("B", (layout.L, len(log_B),
                                                                         layout.P)))
@@ -271,11 +293,11 @@ class ForwardBackward:
         log_likelihood = self._per_sequence(log_scale + shift[:, 0])
         low = ~(log_scale > math.log(UNDERFLOW))
         broken = ~np.isfinite(log_likelihood) | (self._per_sequence(low, np.logical_or) > 0)
-        return B, alpha, scale, log_likelihood, broken
+        return B, alpha, scale, log_likelihood, broken, shift
 
     def _posteriors(self, log_B, startprob, transmat, want_xi):
-        B, alpha, scale, log_likelihood, broken = self._scaled_forward(log_B, startprob,
-                                                                      transmat)
+        B, alpha, scale, log_likelihood, broken, _ = self._scaled_forward(log_B, startprob,
+                                                                         transmat)
         if broken.any():
             self._neutralize(broken, B, alpha)
         with np.errstate(invalid="ignore"):

@@ -457,6 +457,11 @@ class GaussianFamily:
                               prior, self.n_components)
 
     def _check_columns(self, X, sample_weight):
+        if hasattr(X, "compute"):  # a dask array: one pass where the blocks live
+            empty = np.flatnonzero(np.asarray(np.isnan(X).all(axis=0).compute()))
+            if empty.size:
+                raise ValueError(f"X has no observed value in column(s) {empty.tolist()}.")
+            return
         missing = np.isnan(X)
         if missing.any():
             observed = ~missing
@@ -493,16 +498,25 @@ class GaussianFamily:
                 "precisions_cholesky": chol}
 
     # -- data ----------------------------------------------------------------------------
-    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False):
+    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
+                incomplete=None):
         """:class:`CenteredData` for complete rows, :class:`IncompleteData` with NaN.
 
-        ``shift`` defaults to the (observed, weighted) column means.
+        ``shift`` defaults to the (observed, weighted) column means;
+        ``incomplete`` forces the missing-data form (None: when X has NaN).
         """
-        if np.isnan(X).any():
+        if incomplete or (incomplete is None and np.isnan(X).any()):
             return IncompleteData(X, shift, sample_weight, n_components)
         data = (CenteredData.from_data(X, sample_weight) if shift is None
                 else CenteredData(X, shift, sample_weight))
         return data.cache(self.covariance) if cache else data
+
+    def shift_of(self, X, has_nan):
+        """The center blocks of a dask array share: its (observed) column means."""
+        import dask.array as da
+
+        mean = da.nanmean(X, axis=0) if has_nan else X.mean(axis=0)
+        return np.asarray(mean.astype(np.float64).compute())
 
     def complete_rows(self, data):
         """Rows without missing entries to start from (missing ones set to the column means)."""

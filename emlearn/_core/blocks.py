@@ -1,0 +1,146 @@
+"""EM on a dask array: the E-step maps row blocks to statistics, the M-step reduces them.
+
+A fit never gathers the data to the client.  Each row block is prepared once
+where it lives (``family.prepare``) and persisted there; every E-step sends the
+parameters (kilobytes) to the blocks and brings back each block's
+log-likelihood and additive statistics (kilobytes), which are summed; the
+M-step is the in-memory one.  ``dask.compute`` uses the active scheduler: the
+threaded one by default, a cluster when a ``distributed.Client`` is active.
+
+dask is optional: this module imports it only when a dask array is passed.
+"""
+
+import numpy as np
+
+# Rows drawn (uniformly, without replacement, with the restart's random state)
+# to compute starting values when the data live in blocks.
+INIT_SAMPLE = 20_000
+
+
+def is_dask_array(X):
+    """Whether ``X`` is a dask array (without importing dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
+
+
+def check_dask_array(X, allow_nan):
+    """A 2-D float dask array with one chunk across columns; a ValueError otherwise.
+
+    Infinite values (and NaN, unless allowed) are looked for in one pass.
+    """
+    import dask
+    import dask.array as da
+
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D dask array, got {X.ndim} dimensions.")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have rows and columns, got shape {X.shape}.")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}.")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    X = X.persist()
+    infinite, missing = dask.compute(da.isinf(X).any(), da.isnan(X).any())
+    if infinite or (missing and not allow_nan):
+        raise ValueError("Input X contains infinity or NaN." if infinite
+                         else "Input X contains NaN.")
+    return X, bool(missing)
+
+
+class BlockedData:
+    """Prepared row blocks of a dask array, persisted where they live.
+
+    Parameters
+    ----------
+    X : dask.array.Array
+        Persisted, one chunk across columns.
+    prepare : callable
+        ``prepare(block, start, stop) -> data`` for the rows ``start:stop``;
+        runs where the block lives.
+    row_blocks : list of (int, int), default=None
+        Row ranges of the blocks; the array's own chunks when None (the HMM
+        passes ranges aligned with sequences).
+    """
+
+    def __init__(self, X, prepare, row_blocks=None):
+        import dask
+
+        self.X = X
+        self.n_samples, self.n_features = X.shape
+        if row_blocks is None:
+            bounds = np.concatenate([[0], np.cumsum(X.chunks[0])])
+            row_blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        self.row_blocks = row_blocks
+        pieces = [dask.delayed(prepare)(X[start:stop], start, stop)
+                  for start, stop in row_blocks]
+        self.blocks = dask.persist(*pieces)
+
+    def sample(self, random_state, size=INIT_SAMPLE):
+        """A uniform sample of at most ``size`` rows, in their order, as numpy."""
+        if self.n_samples <= size:
+            return np.asarray(self.X.compute())
+        rows = np.sort(random_state.choice(self.n_samples, size=size, replace=False))
+        return np.asarray(self.X[rows].compute())
+
+
+def _block_e_step(model, data, params):
+    from .threads import single_threaded_blas  # blocks run in parallel: one BLAS thread each
+
+    with single_threaded_blas():
+        mean, stats = model.e_step(data, params)
+    weight = data.total_weight
+    return mean * weight, weight, stats
+
+
+class BlockedModel:
+    """An EM model run block by block: the same parameters, summed statistics.
+
+    ``initial_data(sample)`` turns a numpy sample of rows into the data the
+    wrapped model initializes from.
+    """
+
+    def __init__(self, model, initial_data):
+        self.model = model
+        self.initial_data = initial_data
+
+    def initialize(self, data, random_state):
+        return self.model.initialize(self.initial_data(data.sample(random_state)), random_state)
+
+    def e_step(self, data, params):
+        import dask
+
+        parts = dask.compute(*[dask.delayed(_block_e_step)(self.model, block, params)
+                               for block in data.blocks])
+        total = sum(part[0] for part in parts)
+        weight = sum(part[1] for part in parts)
+        stats = parts[0][2]
+        for part in parts[1:]:
+            stats = stats + part[2]
+        return total / weight, stats
+
+    def m_step(self, stats, params):
+        return self.model.m_step(stats, params)
+
+
+def map_rows(X, function, n_columns=None, dtype=np.float64):
+    """``function`` applied to each row block of a dask array, lazily.
+
+    ``n_columns`` is the width of the output (None for one value per row).
+    """
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    if n_columns is None:
+        return X.map_blocks(function, drop_axis=1, dtype=dtype)
+    return X.map_blocks(function, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
+
+
+def sequence_blocks(lengths, target_rows):
+    """Row ranges of whole sequences, each about ``target_rows`` long (at least one sequence)."""
+    ends = np.cumsum(lengths)
+    blocks, start, first = [], 0, 0
+    for i, end in enumerate(ends):
+        if end - start >= target_rows or i == len(ends) - 1:
+            blocks.append((int(start), int(end), first, i + 1))
+            start, first = end, i + 1
+    return blocks

@@ -3,6 +3,7 @@
 from typing import NamedTuple
 
 import dataclasses
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -15,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
+from ._core.blocks import BlockedData, BlockedModel, check_dask_array, is_dask_array, sequence_blocks
 from ._core.em import EMRun, fit_restarts, restart_seeds, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
@@ -191,6 +193,21 @@ def _responsibilities_of_known_states(clamp):
     if not known.any(axis=1).all():
         return None
     return known.astype(np.float64)
+
+
+def _prepare_hmm_block(family, shift, n_components, has_nan, block_lengths, block, start,
+                       stop):
+    """A block of whole sequences, prepared where it lives."""
+    emission = family.prepare(np.asarray(block), n_components=n_components, shift=shift,
+                              cache=True, incomplete=has_nan or None)
+    return HMMData(emission, ForwardBackward(make_sequences(stop - start,
+                                                            lengths=block_lengths[start])))
+
+
+def _hmm_sample(family, shift, n_components, rows):
+    """Sampled rows for starting values (one sequence: only emissions use them)."""
+    return HMMData(family.prepare(rows, n_components=n_components, shift=shift),
+                   ForwardBackward(make_sequences(len(rows))))
 
 
 def _refuse_saddle(run, start, fixed_params):
@@ -629,6 +646,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         self._check_hyperparameters()
         family = self._family()
+        if is_dask_array(X):
+            return self._fit_blocks(X, y, lengths, sequence_ids, states, family)
         X = self._check_X(X, reset=True, family=family)
         _reject_positional_lengths(y, X)
         random_state = v.check_random_state("random_state", self.random_state)
@@ -652,6 +671,47 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         run = _refuse_saddle(run, model.inits.get("transmat"), self.fixed_params)
         self._set_fitted(run, family)
         self._stream = None  # a later partial_fit starts a new stream
+        return self
+
+    def _fit_blocks(self, X, y, lengths, sequence_ids, states, family):
+        """Fit on a dask array, re-blocked on sequence boundaries (see ``_core/blocks.py``).
+
+        Each new block holds whole sequences (about as many rows as the
+        array's first chunk), so the recursions never cross blocks; the
+        re-blocking moves rows once per fit.  Starting values not given come
+        from a uniform sample of at most 20,000 rows (taken as one sequence).
+        """
+        if states is not None:
+            raise ValueError("states (known states) are not supported with a dask array X.")
+        X, has_nan = check_dask_array(X, allow_nan=family.allow_nan)
+        _reject_positional_lengths(y, X)
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = X.shape[1]
+        sequences = make_sequences(X.shape[0], lengths, sequence_ids)
+        if not np.array_equal(sequences.order, np.arange(X.shape[0])):
+            raise ValueError("With a dask array X, each sequence's rows must be contiguous "
+                             "(pass lengths, or sequence_ids in runs).")
+        random_state = v.check_random_state("random_state", self.random_state)
+        family = family.configure(family.check_X(X))
+        shift = family.shift_of(X, has_nan)
+        blocks = sequence_blocks(sequences.lengths, max(X.chunks[0]))
+        block_lengths = {start: sequences.lengths[first:last]
+                         for start, _, first, last in blocks}
+        data = BlockedData(X, functools.partial(_prepare_hmm_block, family, shift,
+                                                self.n_components, has_nan, block_lengths),
+                           row_blocks=[(start, stop) for start, stop, _, _ in blocks])
+        model = self._hidden_markov_model(family, X)
+        run = fit_restarts(
+            BlockedModel(model, functools.partial(_hmm_sample, family, shift,
+                                                  self.n_components)),
+            data, n_init=self.n_init, random_state=random_state, n_jobs=1, tol=self.tol,
+            max_iter=self.max_iter, verbose=self.verbose,
+            verbose_interval=self.verbose_interval)
+        warn_about_run(run, self.max_iter, what="Baum-Welch")
+        run = _refuse_saddle(run, model.inits.get("transmat"), self.fixed_params)
+        self._set_fitted(run, family)
+        self._stream = None
         return self
 
     def _hidden_markov_model(self, family, X):

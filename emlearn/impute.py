@@ -1,5 +1,6 @@
 """Missing-value imputation by EM under a Gaussian or a Gaussian mixture: :class:`EMImputer`."""
 
+import functools
 import math
 import numbers
 from numbers import Integral, Real
@@ -12,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
+from ._core.blocks import BlockedData, BlockedModel, check_dask_array, is_dask_array, map_rows
 from ._core.em import fit_restarts
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
@@ -283,6 +285,8 @@ class EMImputer(TransformerMixin, BaseEstimator):
             The fitted imputer.
         """
         self._validate_params()
+        if is_dask_array(X):
+            return self._fit_blocks(X)
         X, missing = self._validate(X, reset=True)
         self._bounds()
         observed = ~missing
@@ -314,7 +318,10 @@ class EMImputer(TransformerMixin, BaseEstimator):
                 verbose=self.verbose)
         warn_about_run(run, self.max_iter)
         self._params = run.params
-        self._set_fitted(run, observed, weights, X.dtype)
+        # The density of X is that of the standardized data divided by the
+        # scales of the observed features (the Jacobian of the standardization).
+        log_jacobian = float(np.average(observed @ np.log(self._scale), weights=weights))
+        self._set_fitted(run, log_jacobian, X.dtype)
         self.indicator_ = (
             MissingIndicator(missing_values=self.missing_values, error_on_new=False).fit(X)
             if self.add_indicator else None
@@ -347,7 +354,57 @@ class EMImputer(TransformerMixin, BaseEstimator):
             "too few observed values for sample_posterior=True."
         )
 
-    def _set_fitted(self, run, observed, weights, dtype):
+    def _fit_blocks(self, X):
+        """Fit on a dask array, block by block where the blocks live (``_core/blocks.py``).
+
+        The columns' observed means and spreads are dask reductions; the
+        standardized blocks are prepared and persisted on the workers.
+        """
+        import dask
+        import dask.array as da
+
+        if self.sample_posterior or self.add_indicator:
+            raise ValueError("sample_posterior and add_indicator are not supported with a "
+                             "dask array X; use multiple_impute on in-memory data.")
+        if not _is_nan(self.missing_values):
+            X = da.where(X == self.missing_values, np.nan, X)
+        X, _ = check_dask_array(X, allow_nan=True)
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = X.shape[1]
+        self._bounds()
+        observed = ~da.isnan(X)
+        counts, center, spread = dask.compute(observed.sum(axis=0), da.nanmean(X, axis=0),
+                                              da.nanstd(X, axis=0))
+        self._model_features = np.flatnonzero(counts > 0)
+        if self._model_features.size == 0:
+            raise ValueError("X has no observed value: there is nothing to fit.")
+        columns = self._model_features
+        self._center = np.asarray(center, dtype=np.float64)[columns]
+        spread = np.asarray(spread, dtype=np.float64)[columns]
+        self._scale = np.where(spread > 0, spread, 1.0)
+        Z = ((X[:, columns].astype(np.float64) - self._center) / self._scale).persist()
+        observed = observed[:, columns]
+        per_row, log_jacobian = dask.compute(observed.sum(axis=1).mean(),
+                                             (observed @ np.log(self._scale)).mean())
+        rng = v.check_random_state("random_state", self.random_state)
+        _, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+        family = self._family()
+        shift = family.shift_of(Z, True)
+        data = BlockedData(Z, functools.partial(_prepare_block, family, shift,
+                                                self.n_components))
+        model = BlockedModel(MixtureModel(self.n_components, family, self.init_params),
+                             functools.partial(_prepare_sample, family, shift))
+        run = fit_restarts(model, data, n_init=self.n_init, random_state=em_seed, n_jobs=1,
+                           tol=self.tol * float(per_row), max_iter=self.max_iter,
+                           verbose=self.verbose)
+        warn_about_run(run, self.max_iter)
+        self._params = run.params
+        self._set_fitted(run, float(log_jacobian), X.dtype)
+        self.indicator_ = None
+        return self
+
+    def _set_fitted(self, run, log_jacobian, dtype):
         params, scale = run.params, self._scale
         self.weights_ = params.weights
         self.means_ = (params.components["means"] * scale + self._center).astype(dtype)
@@ -356,9 +413,6 @@ class EMImputer(TransformerMixin, BaseEstimator):
         ).astype(dtype)
         self.n_iter_ = run.n_iter
         self.converged_ = run.converged
-        # The density of X is that of the standardized data divided by the
-        # scales of the observed features (the Jacobian of the standardization).
-        log_jacobian = float(np.average(observed @ np.log(scale), weights=weights))
         self.lower_bound_ = run.lower_bound - log_jacobian
         self.lower_bounds_ = [bound - log_jacobian for bound in run.lower_bounds]
 
@@ -379,6 +433,10 @@ class EMImputer(TransformerMixin, BaseEstimator):
             (or filled with 0 if ``keep_empty_features``); the missing
             indicator follows if ``add_indicator``.
         """
+        if is_dask_array(X):  # lazily, block by block
+            check_is_fitted(self)
+            dtype = X.dtype if X.dtype == np.float32 else np.float64
+            return map_rows(X, self.transform, len(self.get_feature_names_out()), dtype)
         check_is_fitted(self)
         X, missing = self._validate(X, reset=False)
         out = np.array(X, copy=True)
@@ -529,6 +587,16 @@ class EMImputer(TransformerMixin, BaseEstimator):
         from ._multiple_imputation import multiple_impute
 
         return multiple_impute(self, X, n_imputations, n_jobs)
+
+
+def _prepare_block(family, shift, n_components, block, start, stop):
+    """A standardized block for the E-step, centered like every other (runs on a worker)."""
+    return family.prepare(np.asarray(block), n_components=n_components, shift=shift,
+                          incomplete=True)
+
+
+def _prepare_sample(family, shift, rows):
+    return family.prepare(rows, shift=shift)
 
 
 def _blas_for(data):

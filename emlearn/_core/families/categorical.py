@@ -139,7 +139,7 @@ class CategoricalFamily(SymbolProbabilities):
         if self.n_symbols is not None:
             return self._with_prior()
         largest = int(X.max())
-        distinct = len(np.unique(X))
+        distinct = len(_distinct(X))
         if largest + 1 > MAX_CODE_GAP * distinct:
             raise ValueError(
                 f"X holds symbol {largest} but only {distinct} distinct symbols: symbols "
@@ -162,7 +162,11 @@ class CategoricalFamily(SymbolProbabilities):
         return v.check_probabilities("emissionprob_init", value,
                                      (n_components, self.n_symbols), axis=1)
 
-    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False):
+    def shift_of(self, X, has_nan):
+        return None  # symbols are not centered
+
+    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
+                incomplete=None):
         return CategoricalData(X, sample_weight, self.n_symbols)
 
     def evaluator(self, data, params):
@@ -188,6 +192,15 @@ class CategoricalFamily(SymbolProbabilities):
         cumulative = np.cumsum(params["emissionprob"], axis=1)[labels]
         draws = (rng.uniform(size=(len(labels), 1)) > cumulative).sum(axis=1)
         return np.minimum(draws, self.n_symbols - 1)[:, None]
+
+
+def _distinct(X):
+    """The distinct values of X (of a dask array: computed where its blocks live)."""
+    if hasattr(X, "compute"):
+        import dask.array as da
+
+        return da.unique(X.ravel()).compute()
+    return np.unique(X)
 
 
 def _check_counts(X, what, family):

@@ -5,7 +5,8 @@ import numpy as np
 from scipy.special import gammaln
 
 from .categorical import (CategoricalStatistics, SymbolProbabilities, _CategoricalEvaluator,
-                          _check_counts)
+                          _check_counts, _distinct)
+
 
 
 class MultinomialData:
@@ -78,7 +79,7 @@ class MultinomialFamily(SymbolProbabilities):
         """The family with its number of trials (the rows' common total) and prior checked."""
         from .. import validation as v
 
-        totals = np.unique(X.sum(axis=1))
+        totals = _distinct(X.sum(axis=1))
         n_trials = self.n_trials if self.n_trials is not None else (
             int(totals[0]) if len(totals) == 1 else None)
         prior = v.check_concentration("emissionprob_prior", self.prior,
@@ -91,7 +92,11 @@ class MultinomialFamily(SymbolProbabilities):
         return v.check_probabilities("emissionprob_init", value, (n_components, n_features),
                                      axis=1)
 
-    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False):
+    def shift_of(self, X, has_nan):
+        return None  # counts are not centered
+
+    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
+                incomplete=None):
         return MultinomialData(X, sample_weight)
 
     def evaluator(self, data, params):

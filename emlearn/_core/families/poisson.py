@@ -117,7 +117,11 @@ class PoissonFamily:
             raise ValueError("rates_init must be positive.")
         return rates
 
-    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False):
+    def shift_of(self, X, has_nan):
+        return None  # counts are not centered
+
+    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
+                incomplete=None):
         return PoissonData(X, sample_weight)
 
     def complete_rows(self, data):

@@ -41,6 +41,20 @@ def posterior(evaluator, chunk, log_prob, log_weights):
     return resp, log_norm
 
 
+# Starting values come from at most this many rows (drawn uniformly, with the
+# restart's random state): k-means and its (n, K) responsibilities stay small.
+INIT_ROWS = 200_000
+
+
+def _initial_rows(data, random_state):
+    """``data`` itself, or a uniform sample of ``INIT_ROWS`` of its rows (in order)."""
+    if data.n_samples <= INIT_ROWS:
+        return data
+    rows = np.sort(random_state.choice(data.n_samples, size=INIT_ROWS, replace=False))
+    weights = None if data.sample_weight is None else data.sample_weight[rows]
+    return type(data)(data.X[rows], data.shift, weights)
+
+
 class MixtureModel:
     """The EM model of a mixture: mixing weights + a component family (pure functions).
 
@@ -61,7 +75,7 @@ class MixtureModel:
         given = inits.get("components", {})
         if "weights" in inits and {"means", "precisions_cholesky"} <= set(given):
             return MixtureParams(inits["weights"], given)
-        rows = family.complete_rows(data)
+        rows = _initial_rows(family.complete_rows(data), random_state)
         resp = initial_responsibilities(
             rows.X, self.n_components, self.init_params, random_state, rows.sample_weight
         ).T

@@ -178,13 +178,8 @@ class CenteredData:
 
     @classmethod
     def from_data(cls, X, sample_weight=None):
-        """Center on the (weighted) mean of ``X``, computed in float64."""
-        X64 = X.astype(np.float64, copy=False)
-        if sample_weight is None:
-            shift = X64.mean(axis=0)
-        else:
-            shift = sample_weight @ X64 / sample_weight.sum()
-        return cls(X, shift, sample_weight)
+        """Center on the (weighted) mean of ``X``, accumulated in float64 by row chunks."""
+        return cls(X, column_means(X, sample_weight), sample_weight)
 
     def rows_per_chunk(self, n_statistics):
         """Chunk length keeping the statistics buffer near 4 MiB (cache sized)."""
@@ -223,6 +218,37 @@ class CenteredData:
 
     def weights(self, start, stop):
         return None if self.sample_weight is None else self.sample_weight[start:stop]
+
+
+# Rows per pass of the whole-data reductions below: their temporaries stay small
+# (a float32 memmap is never copied whole).
+REDUCTION_ROWS = 1 << 16
+
+
+def column_means(X, sample_weight=None):
+    """Weighted column means of ``X`` in float64, without a float64 copy of ``X``."""
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], REDUCTION_ROWS):
+        rows = X[start:start + REDUCTION_ROWS].astype(np.float64, copy=False)
+        if sample_weight is None:
+            total += rows.sum(axis=0)
+        else:
+            total += sample_weight[start:start + REDUCTION_ROWS] @ rows
+    return total / (X.shape[0] if sample_weight is None else sample_weight.sum())
+
+
+def has_nan(X):
+    """Whether ``X`` holds a NaN, by row chunks (no whole-size boolean temporary)."""
+    return any(np.isnan(X[start:start + REDUCTION_ROWS]).any()
+               for start in range(0, X.shape[0], REDUCTION_ROWS))
+
+
+def _extremes(X):
+    """``(max, min)`` of the non-NaN entries of ``X`` (NaN when there is none)."""
+    if X.size == 0:
+        return np.nan, np.nan
+    flat = X.reshape(-1) if isinstance(X, np.ndarray) else X.ravel()
+    return float(np.fmax.reduce(flat)), float(np.fmin.reduce(flat))
 
 
 def _residuals(data, chunk, means):
@@ -434,8 +460,9 @@ class GaussianFamily:
     # -- input -------------------------------------------------------------------------
     def check_X(self, X):
         """Training data whose squares fit their dtype (k-means starts compute in it)."""
-        if X.size and not np.isnan(X).all():
-            largest = max(abs(float(np.nanmax(X))), abs(float(np.nanmin(X))))
+        top, bottom = _extremes(X)
+        if np.isfinite(top):
+            largest = max(abs(top), abs(bottom))
             dtype = np.dtype(X.dtype)
             if largest > math.sqrt(np.finfo(dtype).max) / 16:
                 advice = ("Pass X.astype(np.float64), or rescale the data."
@@ -461,6 +488,8 @@ class GaussianFamily:
             empty = np.flatnonzero(np.asarray(np.isnan(X).all(axis=0).compute()))
             if empty.size:
                 raise ValueError(f"X has no observed value in column(s) {empty.tolist()}.")
+            return
+        if not has_nan(X):
             return
         missing = np.isnan(X)
         if missing.any():
@@ -505,7 +534,7 @@ class GaussianFamily:
         ``shift`` defaults to the (observed, weighted) column means;
         ``incomplete`` forces the missing-data form (None: when X has NaN).
         """
-        if incomplete or (incomplete is None and np.isnan(X).any()):
+        if incomplete or (incomplete is None and has_nan(X)):
             return IncompleteData(X, shift, sample_weight, n_components)
         data = (CenteredData.from_data(X, sample_weight) if shift is None
                 else CenteredData(X, shift, sample_weight))

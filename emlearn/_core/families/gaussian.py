@@ -16,6 +16,7 @@ mean instead, as scikit-learn does for every component.
 import dataclasses
 import math
 import numbers
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -247,7 +248,15 @@ def _extremes(X):
     """``(max, min)`` of the non-NaN entries of ``X`` (NaN when there is none)."""
     if X.size == 0:
         return np.nan, np.nan
-    flat = X.reshape(-1) if isinstance(X, np.ndarray) else X.ravel()
+    if hasattr(X, "compute"):  # a dask array
+        import dask
+        import dask.array as da
+
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN block
+            top, bottom = dask.compute(da.nanmax(X), da.nanmin(X))
+        return float(top), float(bottom)
+    flat = X.reshape(-1)
     return float(np.fmax.reduce(flat)), float(np.fmin.reduce(flat))
 
 

@@ -19,7 +19,7 @@ def client():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # distributed's own start-up chatter
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
         client = distributed.Client(cluster)
     try:
         yield client

@@ -1,15 +1,14 @@
 """HMMEM with missing values: NaN entries are integrated out of Gaussian emissions."""
 
-import itertools
 import warnings
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 
 from emlearn import HMMEM
+from test_hmm import brute_force  # enumerates every state path
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 K, D = 2, 3
@@ -53,18 +52,6 @@ def marginal_log_likelihood(model, X):
                 S = dense(model, k)
                 out[i, k] = multivariate_normal(model.means_[k][o], S[np.ix_(o, o)]).logpdf(x[o])
     return out
-
-
-def brute_force(log_B, startprob, transmat):
-    T = len(log_B)
-    paths = np.array(list(itertools.product(range(K), repeat=T)))
-    joint = np.log(startprob)[paths[:, 0]] + log_B[np.arange(T), paths].sum(axis=1)
-    joint += np.log(transmat)[paths[:, :-1], paths[:, 1:]].sum(axis=1)
-    total = logsumexp(joint)
-    marginals = np.zeros((T, K))
-    for path, w in zip(paths, np.exp(joint - total)):
-        marginals[np.arange(T), path] += w
-    return total, marginals, paths[np.argmax(joint)]
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

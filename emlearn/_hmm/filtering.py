@@ -3,9 +3,9 @@
 ``P(state_t | rows 1..t of its sequence)`` (what online regime detection
 uses) and the one-step-ahead predictive log-densities ``log p(x_t | rows
 1..t-1)``, whose sum over a sequence is its log-likelihood.  Built on the
-lock-step forward recursion of :mod:`.forward_backward`: all sequences advance
-together, one chain per sequence, in the scaled domain; a sequence whose
-scaled recursion underflows is redone in the log domain.
+scaled forward recursion of :class:`.forward_backward.ForwardBackward` (the
+chain layout, verified warm-ups); a sequence whose scaled recursion underflows
+is redone in the log domain.
 """
 
 import math
@@ -14,8 +14,7 @@ import numpy as np
 
 from .._core.logsumexp import exp_normalize, logsumexp, shifted_exp
 from .._core.threads import single_threaded_blas
-from .forward_backward import UNDERFLOW, forward_lockstep
-from .sequences import LockstepLayout
+from .forward_backward import UNDERFLOW, ForwardBackward
 
 
 def forward_filter(log_B, startprob, transmat, sequences):
@@ -36,20 +35,16 @@ def forward_filter(log_B, startprob, transmat, sequences):
     log_predictive : ndarray of shape (n_samples,)
         ``log p(x_t | rows before t)``; ``-inf`` where impossible.
     """
-    n_components, n_samples = log_B.shape
-    layout = LockstepLayout(sequences.order, sequences.lengths)
-    B, shift = shifted_exp(log_B, axis=0)
-    packed = np.ascontiguousarray(B.T[layout.packed_rows])
-    prior = np.broadcast_to(startprob, (layout.n_chains, n_components))
+    fb = ForwardBackward(sequences)
     with single_threaded_blas(), np.errstate(divide="ignore", invalid="ignore"):
-        alpha, scale = forward_lockstep(packed, transmat, prior, layout)
-        log_scale = np.log(scale)
-    filtered = np.empty((n_samples, n_components))
-    filtered[layout.packed_rows] = alpha
-    log_predictive = np.empty(n_samples)
-    log_predictive[layout.packed_rows] = log_scale
-    log_predictive += shift[0]
-    low = ~(log_predictive - shift[0] > math.log(UNDERFLOW))
+        _, alpha, scale, _, _ = fb._scaled_forward(log_B, startprob, transmat)
+        log_scale = fb.layout.unpack_steps(np.log(scale))
+    filtered = fb._to_rows(fb.layout.unpack(alpha).copy())
+    log_predictive = fb._to_rows(log_scale.copy())
+    # The shift shifted_exp took out of every row (0 for an all -inf row).
+    shift = shifted_exp(log_B, axis=0)[1][0]
+    low = ~(log_predictive > math.log(UNDERFLOW))
+    log_predictive += shift
     broken = np.bincount(sequences.sequence_of_row, weights=low,
                          minlength=sequences.n_sequences) > 0
     for i in np.flatnonzero(broken):

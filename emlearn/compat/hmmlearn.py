@@ -272,9 +272,7 @@ class _BaseHMM(BaseEstimator):
     def _run(self, X, lengths, max_iter):
         X = self._validate(X)
         self._check_and_set_n_features(X)
-        fixed = tuple(name for letter, (name, _) in self._letters.items()
-                      if letter not in self.params)
-        estimator = self._hmmem(max_iter=max_iter, fixed_params=fixed,
+        estimator = self._hmmem(max_iter=max_iter, fixed_params=self._fixed_params(),
                                 tol=max(self.tol, 0.0) / len(X), **self._starting_values())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -454,9 +452,13 @@ class _BaseHMM(BaseEstimator):
 
     def _criterion(self, X, lengths):
         estimator = self._fitted()
-        estimator.fixed_params = tuple(name for letter, (name, _) in self._letters.items()
-                                       if letter not in self.params)
+        estimator.fixed_params = self._fixed_params()
         return estimator
+
+    def _fixed_params(self):
+        """HMMEM's ``fixed_params``: the parameters whose letters are not in ``params``."""
+        return tuple(name for letter, (name, _) in self._letters.items()
+                     if letter not in self.params)
 
 
 def _discrete(X):

@@ -280,13 +280,21 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int, default=1
         Number of hidden states.
-    emission : {"gaussian", "categorical", "poisson", "multinomial"}, default="gaussian"
+    emission : {"gaussian", "categorical", "poisson", "multinomial", \
+            "gaussian_mixture"}, default="gaussian"
         ``gaussian``: real-valued rows; ``categorical``: one column of integer
         symbols ``0 .. n_symbols - 1``; ``poisson``: non-negative integer counts;
         ``multinomial``: each row counts the outcomes of ``n_trials`` draws
-        over ``n_features`` symbols (hmmlearn's ``MultinomialHMM``).
+        over ``n_features`` symbols (hmmlearn's ``MultinomialHMM``);
+        ``gaussian_mixture``: each state emits from its own mixture of
+        ``n_mix`` Gaussians (hmmlearn's ``GMMHMM``).
     covariance_type : {"full", "tied", "diag", "spherical"}, default="diag"
         Covariance structure of Gaussian emissions (as in GaussianMixtureEM).
+        With ``gaussian_mixture`` emissions it applies to every mixture
+        component, except ``tied``: one covariance per state, shared by that
+        state's mixture components (hmmlearn's meaning).
+    n_mix : int, default=1
+        Gaussians per state (``gaussian_mixture`` emissions).
     n_symbols : int, default=None
         Number of symbols of categorical emissions; None infers ``max + 1`` from
         the training data.
@@ -304,9 +312,13 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         point EM hardly leaves: a fit started there warns and reports
         ``converged_=False``.
     means_init : array-like of shape (n_components, n_features), default=None
-        Starting means (Gaussian).  None: from ``init_params``.
+        Starting means (Gaussian; Gaussian mixture: (n_components, n_mix,
+        n_features)).  None: from ``init_params``.
     covariances_init : array-like, default=None
-        Starting covariances (Gaussian), shaped as ``covariances_``.
+        Starting covariances (Gaussian, Gaussian mixture), shaped as ``covariances_``.
+    weights_init : array-like of shape (n_components, n_mix), default=None
+        Starting mixture weights (Gaussian mixture), rows summing to 1.  None:
+        uniform.
     emissionprob_init : array-like of shape (n_components, n_symbols), default=None
         Starting symbol probabilities (categorical; multinomial: shape
         (n_components, n_features)).  None: random.
@@ -318,11 +330,16 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     emissionprob_prior : float or array-like, default=1.0
         Dirichlet concentration for categorical and multinomial emissions; a value above 1
         keeps symbols unseen in training from getting probability zero.
+    weights_prior : float or array-like of shape (n_components, n_mix), default=1.0
+        Gaussian mixture emissions: Dirichlet concentration of each state's
+        mixture weights; 1.0 means no prior.
     means_prior, means_weight : float or array-like, default=0.0
         Gaussian emissions: mean (n_components, n_features) and weight
         (n_components,) of a normal prior on each state's mean (hmmlearn's
         parametrization): the mean is ``(means_weight * means_prior + sum of
         rows) / (means_weight + state weight)``.  ``means_weight=0`` is no prior.
+        Gaussian mixture emissions: the same per mixture component, shapes
+        (n_components, n_mix, n_features) and (n_components, n_mix).
     covars_prior, covars_weight : float or array-like, float, default=0.0
         Gaussian emissions: scale (shaped as ``covariances_``; a number ``c``
         is ``c * I`` for ``full`` and ``tied``) and degrees of freedom of an
@@ -330,7 +347,11 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         ``spherical``) prior on the covariances, as hmmlearn's ``GaussianHMM``:
         covariances are ``(covars_prior + scatter) / (max(covars_weight - p, 0)
         + state weight)`` with ``p = n_features`` (full, tied) or 1 (diag,
-        spherical).  Zero is no prior.
+        spherical).  Zero is no prior.  Gaussian mixture emissions: the same
+        per mixture component (per state for ``tied``), ``covars_prior``
+        shaped as their ``covariances_``; hmmlearn's ``GMMHMM`` parametrizes
+        these priors differently (:class:`emlearn.compat.hmmlearn.GMMHMM`
+        takes its arguments).
     lambdas_prior, lambdas_weight : float or array-like, default=0.0
         Poisson emissions: shape and rate of a gamma prior on each rate (scalar,
         (n_components,) or (n_components, n_features)); rates are ``(
@@ -340,7 +361,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     fixed_params : iterable of str, default=()
         Parameters kept at their starting values: any of ``"startprob"``,
         ``"transmat"`` and the emission's ``"means"``, ``"covariances"``,
-        ``"emissionprob"``, ``"rates"``.
+        ``"weights"``, ``"emissionprob"``, ``"rates"``.
     algorithm : {"viterbi", "map"}, default="viterbi"
         How :meth:`predict` and :meth:`decode` choose states: the most likely
         path (Viterbi) or the most likely state of each row (posterior mode).
@@ -378,11 +399,17 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     transmat_ : ndarray of shape (n_components, n_components)
         ``transmat_[i, j]`` is the probability of moving from state i to j.
     means_ : ndarray of shape (n_components, n_features)
-        Gaussian emissions only.
+        Gaussian emissions only; (n_components, n_mix, n_features) for
+        Gaussian mixture emissions.
     covariances_ : ndarray
         Gaussian emissions only; (n_components, n_features, n_features) for
         ``full``, (n_features, n_features) for ``tied``, (n_components,
         n_features) for ``diag`` and (n_components,) for ``spherical``.
+        Gaussian mixture emissions: (n_components, n_mix, n_features,
+        n_features), (n_components, n_features, n_features), (n_components,
+        n_mix, n_features) and (n_components, n_mix).
+    weights_ : ndarray of shape (n_components, n_mix)
+        Gaussian mixture emissions only: each state's mixture weights.
     emissionprob_ : ndarray of shape (n_components, n_symbols)
         Categorical emissions only.
     n_symbols_ : int
@@ -453,17 +480,20 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         *,
         emission=DEFAULT_FAMILY,
         covariance_type="diag",
+        n_mix=1,
         n_symbols=None,
         n_trials=None,
         startprob_init=None,
         transmat_init=None,
         means_init=None,
         covariances_init=None,
+        weights_init=None,
         emissionprob_init=None,
         rates_init=None,
         startprob_prior=1.0,
         transmat_prior=1.0,
         emissionprob_prior=1.0,
+        weights_prior=1.0,
         means_prior=0.0,
         means_weight=0.0,
         covars_prior=0.0,
@@ -487,17 +517,20 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self.n_components = n_components
         self.emission = emission
         self.covariance_type = covariance_type
+        self.n_mix = n_mix
         self.n_symbols = n_symbols
         self.n_trials = n_trials
         self.startprob_init = startprob_init
         self.transmat_init = transmat_init
         self.means_init = means_init
         self.covariances_init = covariances_init
+        self.weights_init = weights_init
         self.emissionprob_init = emissionprob_init
         self.rates_init = rates_init
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
         self.emissionprob_prior = emissionprob_prior
+        self.weights_prior = weights_prior
         self.means_prior = means_prior
         self.means_weight = means_weight
         self.covars_prior = covars_prior
@@ -520,17 +553,20 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = em_constraints(
         emission=[StrOptions(set(FAMILIES))],
+        n_mix=[Interval(Integral, 1, None, closed="left")],
         n_symbols=[Interval(Integral, 1, None, closed="left"), None],
         n_trials=[Interval(Integral, 1, None, closed="left"), None],
         startprob_init=["array-like", None],
         transmat_init=["array-like", None],
         means_init=["array-like", None],
         covariances_init=["array-like", None],
+        weights_init=["array-like", None],
         emissionprob_init=["array-like", None],
         rates_init=["array-like", None],
         startprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
         transmat_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
         emissionprob_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
+        weights_prior=[Interval(Real, 0, None, closed="neither"), "array-like"],
         means_prior=[Real, "array-like"],
         means_weight=[Interval(Real, 0, None, closed="left"), "array-like"],
         covars_prior=[Real, "array-like"],

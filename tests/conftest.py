@@ -3,3 +3,19 @@ import os
 # scikit-learn's array-API estimator check needs SciPy's array-API mode, which
 # SciPy reads once at import: set it before anything imports scipy.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Expected failures of hmmlearn's own tests run against emlearn.compat.hmmlearn
+    (``XFAIL`` and ``KNOWN_GAPS`` of tests/compat/test_hmmlearn_suite.py, with reasons)."""
+    import pytest
+
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is None or not module.__name__.endswith("test_hmmlearn_suite"):
+            continue
+        name = getattr(item, "originalname", item.name)
+        reason = (module.XFAIL.get(name) or module.KNOWN_GAPS.get(name)
+                  or module.KNOWN_GAPS.get(item.name))
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))

@@ -277,6 +277,28 @@ def test_filtering_and_score_samples_against_all_state_paths():
                                smoothed[np.cumsum(lengths) - 1], atol=1e-12)
 
 
+def test_filtering_of_long_interleaved_sequences_matches_the_log_domain_recursion():
+    """Sequences longer than a chain, cut across chains and given by shuffled ids."""
+    from emlearn._hmm.filtering import _log_domain_filter
+
+    model, _ = fitted_gaussian()
+    rng = np.random.RandomState(10)
+    lengths = [700, 3, 260, 1, 410]
+    X = gaussian_rows(rng, sum(lengths))
+    ids = rng.permutation(np.repeat(np.arange(len(lengths)), lengths))
+    filtered = model.predict_proba(X, sequence_ids=ids, filtered=True)
+    log_density = model.score_samples(X, sequence_ids=ids)
+    log_B = emission_log_likelihood(model, X)
+    for label in range(len(lengths)):
+        rows = np.flatnonzero(ids == label)
+        expected, expected_density = _log_domain_filter(log_B[rows], model.startprob_,
+                                                        model.transmat_)
+        np.testing.assert_allclose(filtered[rows], expected, atol=1e-10)
+        np.testing.assert_allclose(log_density[rows], expected_density, rtol=1e-9)
+    np.testing.assert_allclose(log_density.sum(),
+                               model.score(X, sequence_ids=ids), rtol=1e-10)
+
+
 def test_filtering_survives_underflow_and_reports_impossible_rows():
     model, _ = fitted_gaussian()
     X = np.vstack([gaussian_rows(np.random.RandomState(7), 30), [[1e5, -1e5]],

@@ -34,11 +34,14 @@ import threading
 
 import numpy as np
 
-from .._core.logsumexp import logsumexp, shifted_exp
+from .._core.logsumexp import EXP_FLOOR, logsumexp, shifted_exp
 from .._core.threads import single_threaded_blas
 from .sequences import ChainLayout
 
-UNDERFLOW = 1e-250
+# Emission likelihoods are floored at exp(EXP_FLOOR) relative to their row max, so a
+# normalizer near that floor may be made of floored values: such a sequence is redone
+# in the log domain.  Above exp(EXP_FLOOR + 40) the floor's share is below 1e-17.
+UNDERFLOW = math.exp(EXP_FLOOR + 40.0)
 # Vectors below this (relative to a normalized vector) are treated as equal when
 # checking a chain boundary: they cannot influence the recursion at double precision.
 BOUNDARY_FLOOR = 1e-200

@@ -11,6 +11,7 @@ import pytest
 import emlearn
 from emlearn import hmm as hmm_module
 from emlearn._core.families import FAMILIES, CategoricalFamily, GaussianFamily, PoissonFamily
+from emlearn._core.families.gaussian_mixture import GaussianMixtureFamily
 from emlearn._core.families.multinomial import MultinomialFamily
 from emlearn._core.families.missing import ExpectedMoments
 from emlearn._hmm.forward_backward import ForwardBackward
@@ -37,6 +38,23 @@ def gaussian_case(covariance_type, missing):
     return family, X, family.params(means, covariances)
 
 
+def gaussian_mixture_case(covariance_type, n_mix=2):
+    """Three states of two Gaussians each; one component far from the data's center."""
+    family = GaussianMixtureFamily(covariance_type, n_mix, reg_covar=1e-6)
+    rng = np.random.RandomState(6)
+    X = rng.normal(size=(60, 3)) * [1.0, 2.0, 0.5] + [10.0, -3.0, 1e5]
+    means = rng.normal(size=(K, n_mix, 3)) + [10.0, -3.0, 1e5]
+    means[2, 1] += [0.0, 0.0, 1e9]
+    variances = np.array([1.0, 4.0, 0.25])
+    covariances = {"full": np.broadcast_to(np.diag(variances), (K, n_mix, 3, 3)),
+                   "tied": np.broadcast_to(np.diag(variances), (K, 3, 3)),
+                   "diag": np.broadcast_to(variances, (K, n_mix, 3)),
+                   "spherical": np.full((K, n_mix), 1.5)}[covariance_type]
+    weights = rng.dirichlet(np.ones(n_mix), size=K)
+    return family, X, family.assemble({"weights": weights, "means": means,
+                                       "covariances": np.array(covariances)})
+
+
 def discrete_case(name):
     rng = np.random.RandomState(1)
     if name == "categorical":
@@ -53,19 +71,22 @@ def discrete_case(name):
 
 CASES = ([("gaussian", ct, missing) for ct in COVARIANCE_TYPES for missing in (False, True)]
          + [("categorical", None, False), ("poisson", None, False),
-            ("multinomial", None, False)])
+            ("multinomial", None, False)]
+         + [("gaussian_mixture", ct, False) for ct in COVARIANCE_TYPES])
 
 
 def make_case(name, covariance_type, missing):
     if name == "gaussian":
         return gaussian_case(covariance_type, missing)
+    if name == "gaussian_mixture":
+        return gaussian_mixture_case(covariance_type)
     return discrete_case(name)
 
 
 def statistics_of(family, X, params, weights):
     """Statistics of rows X under ``params`` for weights (K, n), as the E-step forms them."""
     data = family.prepare(X, n_components=K, shift=np.nanmean(X, axis=0)
-                          if family.name == "gaussian" else None)
+                          if family.name.startswith("gaussian") else None)
     return family.evaluator(data, params).statistics(weights)
 
 
@@ -91,7 +112,7 @@ def assert_same(a, b, rtol=1e-12):
 def test_statistics_of_rows_a_then_b_are_the_sum(name, covariance_type, missing):
     family, X, params = make_case(name, covariance_type, missing)
     weights = np.random.RandomState(2).dirichlet(np.ones(K), size=len(X)).T
-    shift = np.nanmean(X, axis=0) if name == "gaussian" else None
+    shift = np.nanmean(X, axis=0) if name.startswith("gaussian") else None
 
     def stats(rows):
         data = family.prepare(X[rows], n_components=K, shift=shift)
@@ -170,8 +191,28 @@ def test_a_component_without_weight_keeps_its_parameters(name):
     stats = statistics_of(family, X, params, weights)
     new = family.m_step(stats, params)
     for key, value in params.items():
+        if isinstance(value, dict):  # derived parameters (a mixture's flattened Gaussians)
+            continue
         np.testing.assert_array_equal(new[key][1], value[1])
         assert np.all(np.isfinite(new[key]))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_mixture_component_without_weight_keeps_its_parameters(covariance_type):
+    """Within a visited state, a mixture component that explains no row keeps its mean and
+    covariance (and gets weight zero); the state's other component is re-estimated."""
+    family, X, params = gaussian_mixture_case(covariance_type)
+    weights = np.random.RandomState(7).dirichlet(np.ones(K), size=len(X)).T
+    params = family.assemble({"weights": np.array([[0.5, 0.5], [1.0, 0.0], [0.5, 0.5]]),
+                              "means": params["means"], "covariances": params["covariances"]})
+    new = family.m_step(statistics_of(family, X, params, weights), params)
+    assert new["weights"][1, 1] == 0.0
+    np.testing.assert_array_equal(new["means"][1, 1], params["means"][1, 1])
+    assert not np.allclose(new["means"][1, 0], params["means"][1, 0])
+    if covariance_type != "tied":
+        np.testing.assert_array_equal(new["covariances"][1, 1], params["covariances"][1, 1])
+    assert all(np.all(np.isfinite(value)) for value in new.values()
+               if not isinstance(value, dict))
 
 
 def test_hmmem_names_no_family():

@@ -6,9 +6,10 @@ look families up here by name and never branch on it.
 
 from .categorical import CategoricalFamily
 from .gaussian import GaussianFamily
+from .gaussian_mixture import GaussianMixtureFamily
 from .multinomial import MultinomialFamily
 from .poisson import PoissonFamily
 
 FAMILIES = {family.name: family for family in (GaussianFamily, CategoricalFamily, PoissonFamily,
-                                               MultinomialFamily)}
+                                               MultinomialFamily, GaussianMixtureFamily)}
 DEFAULT_FAMILY = GaussianFamily.name

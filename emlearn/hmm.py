@@ -9,18 +9,19 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, TransformerMixin
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
-from ._core.blocks import BlockedData, BlockedModel, check_dask_array, is_dask_array, sequence_blocks
+from ._core.blocks import (BlockedData, BlockedModel, check_dask_array, is_dask_array,
+                           sequence_blocks)
 from ._core.em import EMRun, fit_restarts, restart_seeds, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
 from ._core.families.base import Statistics, dirichlet_mode, keep_unvisited
+from ._core.init import kmeans_labels
 from ._core.threads import single_threaded_blas
 from ._hmm.filtering import forward_filter
 from ._hmm.forward_backward import ForwardBackward
@@ -115,7 +116,7 @@ class HiddenMarkovModel:
             centers = X[random_state.choice(n, size=K, replace=False)]
             labels = np.argmin(((X[:, None, :] - centers[None]) ** 2).sum(axis=2), axis=1)
         else:
-            labels = KMeans(n_clusters=K, n_init=1, random_state=random_state).fit(X).labels_
+            labels = kmeans_labels(X, K, random_state)
         resp = np.zeros((K, n))
         resp[labels, np.arange(n)] = 1.0
         return resp

@@ -71,3 +71,17 @@ def initial_responsibilities(X, n_components, method, random_state, sample_weigh
         labels = hierarchical_labels(X, n_components, sample_weight)
         return _one_hot(n_samples, n_components, np.arange(n_samples), labels)
     raise ValueError(f"init_params must be one of {INIT_METHODS}, got {method!r}.")
+
+
+def kmeans_labels(X, n_clusters, random_state):
+    """k-means labels of the rows of ``X`` that do not depend on the rows' order.
+
+    k-means itself does (its seeding walks the rows in order), so it runs on
+    the rows sorted lexicographically and the labels are mapped back: a model
+    fitted on the same sequences given in another order starts the same.
+    """
+    order = np.lexsort(X.T[::-1])
+    labels = np.empty(len(X), dtype=np.intp)
+    labels[order] = KMeans(n_clusters=n_clusters, n_init=1,
+                           random_state=random_state).fit(X[order]).labels_
+    return labels

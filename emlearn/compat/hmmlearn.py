@@ -252,6 +252,10 @@ class _BaseHMM(BaseEstimator):
                 inits[name] = getattr(self, attribute)
         return self._init_arguments(inits)
 
+    def _starting_values_from_data(self, X, inits):
+        """Starting values hmmlearn computes from the data itself (subclasses)."""
+        return {}
+
     def _init_arguments(self, inits):
         """``{parameter: value}`` to HMMEM's ``*_init`` arguments (subclasses rename)."""
         return {f"{name}_init": value for name, value in inits.items()}
@@ -272,8 +276,10 @@ class _BaseHMM(BaseEstimator):
     def _run(self, X, lengths, max_iter):
         X = self._validate(X)
         self._check_and_set_n_features(X)
+        inits = self._starting_values()
+        inits.update(self._starting_values_from_data(X, inits))
         estimator = self._hmmem(max_iter=max_iter, fixed_params=self._fixed_params(),
-                                tol=max(self.tol, 0.0) / len(X), **self._starting_values())
+                                tol=max(self.tol, 0.0) / len(X), **inits)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             estimator.fit(X, lengths=None if lengths is None else np.atleast_1d(lengths))
@@ -510,6 +516,18 @@ class GaussianHMM(_BaseHMM):
         if self.covariance_type == "spherical":
             covars = covars.reshape(len(covars))
         self._covars_ = covars
+
+    def _starting_values_from_data(self, X, inits):
+        """hmmlearn's start for covariances: the data's covariance (plus ``min_covar``),
+        the same for every state, in the type's layout."""
+        if "covariances_init" in inits:
+            return {}
+        d, K = X.shape[1], self.n_components
+        data = np.atleast_2d(np.cov(X.T)) + self.min_covar * np.eye(d)
+        start = {"full": lambda: np.tile(data, (K, 1, 1)), "tied": lambda: data,
+                 "diag": lambda: np.tile(np.diag(data), (K, 1)),
+                 "spherical": lambda: np.full(K, np.diag(data).mean())}[self.covariance_type]
+        return {"covariances_init": start()}
 
     def _emission_options(self):
         return dict(covariance_type=self.covariance_type, reg_covar=0.0,

@@ -43,13 +43,13 @@ import dataclasses
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from .. import validation as v
+from ..init import kmeans_labels
+from ..logsumexp import exp_normalize, logsumexp
 from . import covariance as cov
 from .base import MIN_WEIGHT, Evaluator, Statistics, dirichlet_mode, keep_unvisited
 from .gaussian import GaussianFamily, GaussianStatistics
-from ..logsumexp import exp_normalize, logsumexp
 
 
 @dataclasses.dataclass
@@ -317,8 +317,7 @@ class GaussianMixtureFamily:
             if M == 1 or len(rows) < M:
                 labels = np.arange(len(rows)) % M
             else:
-                labels = KMeans(n_clusters=M, n_init=1,
-                                random_state=random_state).fit(X[rows]).labels_
+                labels = kmeans_labels(X[rows], M, random_state)
             flat[k * M + labels, rows] = 1.0
         start = self.gaussians.initialize(data, flat)
         means = start["means"].reshape(K, M, -1)

@@ -155,5 +155,6 @@ class Evaluator:
         """Statistics for ``weights`` of shape (n_components, n_samples), input order."""
         stats = self.new_statistics()
         for chunk in self.chunks():
-            self.accumulate(stats, chunk, np.ascontiguousarray(weights[:, self.rows(chunk)]))
+            # A view where the rows are a slice (the HMM's gamma.T is read in place).
+            self.accumulate(stats, chunk, weights[:, self.rows(chunk)])
         return self.finish(stats)

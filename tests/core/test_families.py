@@ -186,6 +186,8 @@ def test_hmm_statistics_add():
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_a_component_without_weight_keeps_its_parameters(name):
     family, X, params = make_case(name, "full", False)
+    if name == "gaussian":  # every component near the rows it weighs, as in EM
+        params = family.params(params["means"][[0, 1, 0]], params["covariances"])
     weights = np.random.RandomState(5).dirichlet(np.ones(K), size=len(X)).T
     weights[1] = 0.0
     stats = statistics_of(family, X, params, weights)

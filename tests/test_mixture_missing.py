@@ -210,3 +210,56 @@ def test_warm_start_with_missing_values(holes):
     fit_quietly(warm, holes)
     fit_quietly(warm, holes)
     np.testing.assert_allclose(warm.means_, cold.means_, rtol=1e-10)
+
+
+def test_rows_grouped_part_by_part_give_the_same_fit(holes, monkeypatch):
+    """Large data are grouped by pattern part by part at each E-step (bounded memory):
+    the same fit, the same posteriors and imputations as grouping all rows once."""
+    from emlearn import EMImputer
+    from emlearn._core.families import gaussian
+
+    options = dict(n_components=3, tol=1e-10, max_iter=30, random_state=0)
+    reference = GaussianMixtureEM(**options).fit(holes)
+    imputed = EMImputer(2, tol=1e-10, random_state=0).fit_transform(holes)
+    monkeypatch.setattr(gaussian, "STREAM_BYTES", 0)  # every NaN data set streams
+    monkeypatch.setattr(missing_module, "PART_ROWS", 70)  # 300 rows: five parts
+    data = GaussianFamily("full").prepare(holes, n_components=3)
+    assert isinstance(data, missing_module.StreamedIncompleteData)
+    assert [offset for offset, _ in data.parts()] == [0, 70, 140, 210, 280]
+    streamed = GaussianMixtureEM(**options).fit(holes)
+    assert streamed.n_iter_ == reference.n_iter_
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(streamed, name), getattr(reference, name),
+                                   rtol=1e-10, atol=1e-12)
+    assert streamed.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-12)
+    np.testing.assert_allclose(streamed.predict_proba(holes), reference.predict_proba(holes),
+                               atol=1e-10)
+    np.testing.assert_allclose(EMImputer(2, tol=1e-10, random_state=0).fit_transform(holes),
+                               imputed, rtol=1e-9)
+
+
+def test_grouping_part_by_part_bounds_the_memory_of_a_fit(monkeypatch):
+    import tracemalloc
+
+    from emlearn._core.families import gaussian
+
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(200_000, 8))
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    options = dict(n_components=2, max_iter=2, tol=0, random_state=0,  # no data-driven start
+                   means_init=np.zeros((2, 8)) + [[0.0], [1.0]], weights_init=[0.5, 0.5],
+                   precisions_init=np.stack([np.eye(8)] * 2))
+
+    def peak_of_fit():
+        tracemalloc.start()
+        GaussianMixtureEM(**options).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak / X.nbytes
+
+    grouped_once = peak_of_fit()
+    monkeypatch.setattr(gaussian, "STREAM_BYTES", 0)
+    monkeypatch.setattr(missing_module, "PART_ROWS", 8192)  # 1/25 of the rows
+    part_by_part = peak_of_fit()
+    assert grouped_once > 1.5  # the grouped copies of all rows
+    assert part_by_part < 0.8  # a part at a time (and sklearn's input checks)

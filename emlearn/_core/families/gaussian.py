@@ -24,7 +24,8 @@ import numpy as np
 from . import covariance as cov
 from .base import MIN_WEIGHT, Evaluator, Statistics, keep_unvisited
 from .covariance import LOG_2PI, covariance_type, far_from_center, far_from_center_by_moments
-from .missing import ConditionalGaussians, ExpectedMoments, IncompleteData
+from .missing import (ConditionalGaussians, ExpectedMoments, IncompleteData,
+                      StreamedIncompleteData)
 
 # A row whose best log-density is below this is far from every component: its
 # posterior is recomputed in a form without cancellation (see
@@ -221,6 +222,10 @@ class CenteredData:
         return None if self.sample_weight is None else self.sample_weight[start:stop]
 
 
+# Rows with missing entries whose grouped copies (about 16 bytes per entry) would
+# exceed this are grouped by pattern part by part at every E-step instead of once.
+STREAM_BYTES = 1 << 28
+
 # Rows per pass of the whole-data reductions below: their temporaries stay small
 # (a float32 memmap is never copied whole).
 REDUCTION_ROWS = 1 << 16
@@ -379,27 +384,32 @@ class _IncompleteEvaluator(Evaluator):
         self._last = (None, None)
 
     def chunks(self):
-        return iter(self.data.blocks)
+        """``(first row of the part, part, block)``: parts are grouped as they are read."""
+        for offset, part in self.data.parts():
+            for block in part.blocks:
+                yield offset, part, block
 
-    def rows(self, block):
-        return self.data.order[block.start:block.stop]
+    def rows(self, chunk):
+        offset, part, block = chunk
+        return offset + part.order[block.start:block.stop]
 
-    def chunk_weights(self, block):
-        return self.data.weights(block)
+    def chunk_weights(self, chunk):
+        return chunk[1].weights(chunk[2])
 
-    def conditionals(self, block):
+    def conditionals(self, chunk):
         """The block's conditionals, computed once for consecutive calls."""
+        _, part, block = chunk
         if self._last[0] is not block:
-            self._last = (block, self.gaussians.condition(self.data, block))
+            self._last = (block, self.gaussians.condition(part, block))
         return self._last[1]
 
-    def log_prob(self, block):
-        return self.conditionals(block).log_prob.copy()
+    def log_prob(self, chunk):
+        return self.conditionals(chunk).log_prob.copy()
 
-    def relative_log_prob(self, block, rows):
-        return self.gaussians.relative_log_prob(self.data, block, rows)
+    def relative_log_prob(self, chunk, rows):
+        return self.gaussians.relative_log_prob(chunk[1], chunk[2], rows)
 
-    def impute(self, block, resp, random_state=None):
+    def impute(self, chunk, resp, random_state=None):
         """The block's rows completed (centered coordinates): posterior means, or draws.
 
         Without ``random_state``, each missing entry gets the
@@ -407,17 +417,17 @@ class _IncompleteEvaluator(Evaluator):
         one, a draw from its posterior (a component, then its conditional
         Gaussian).
         """
-        conditionals = self.conditionals(block)
+        conditionals = self.conditionals(chunk)
         if random_state is not None:
-            return self.gaussians.draw(self.data, block, conditionals, resp, random_state)
+            return self.gaussians.draw(chunk[1], chunk[2], conditionals, resp, random_state)
         return (np.einsum("kn,knd->nd", resp, conditionals.completed)
                 + resp.T @ self.gaussians.means)
 
     def new_statistics(self):
         return ExpectedMoments(self.n_components, self.data.n_features)
 
-    def accumulate(self, stats, block, weights):
-        return stats.add(block, self.conditionals(block), weights)
+    def accumulate(self, stats, chunk, weights):
+        return stats.add(chunk[2], self.conditionals(chunk), weights)
 
     def finish(self, stats):
         return stats.statistics(self.family.covariance, self.gaussians.covariances,
@@ -500,17 +510,18 @@ class GaussianFamily:
             return
         if not has_nan(X):
             return
-        missing = np.isnan(X)
-        if missing.any():
-            observed = ~missing
+        observed = np.zeros(X.shape[1], dtype=bool)
+        for start in range(0, X.shape[0], REDUCTION_ROWS):  # no whole-size temporary
+            seen = ~np.isnan(X[start:start + REDUCTION_ROWS])
             if sample_weight is not None:
-                observed &= (sample_weight > 0)[:, None]
-            empty = np.flatnonzero(~observed.any(axis=0))
-            if empty.size:
-                raise ValueError(
-                    f"X has no observed value in column(s) {empty.tolist()}: their "
-                    "parameters cannot be estimated. Drop these columns (EMImputer drops "
-                    "or keeps them per keep_empty_features).")
+                seen &= (sample_weight[start:start + REDUCTION_ROWS] > 0)[:, None]
+            observed |= seen.any(axis=0)
+        empty = np.flatnonzero(~observed)
+        if empty.size:
+            raise ValueError(
+                f"X has no observed value in column(s) {empty.tolist()}: their "
+                "parameters cannot be estimated. Drop these columns (EMImputer drops "
+                "or keeps them per keep_empty_features).")
 
     def check_init(self, name, value, n_components, n_features):
         if name == "means":
@@ -544,6 +555,8 @@ class GaussianFamily:
         ``incomplete`` forces the missing-data form (None: when X has NaN).
         """
         if incomplete or (incomplete is None and has_nan(X)):
+            if X.shape[0] * (X.shape[1] + 1) * 16 > STREAM_BYTES:
+                return StreamedIncompleteData(X, shift, sample_weight, n_components)
             return IncompleteData(X, shift, sample_weight, n_components)
         data = (CenteredData.from_data(X, sample_weight) if shift is None
                 else CenteredData(X, shift, sample_weight))
@@ -558,12 +571,12 @@ class GaussianFamily:
 
     def complete_rows(self, data):
         """Rows without missing entries to start from (missing ones set to the column means)."""
-        if isinstance(data, IncompleteData):
+        if isinstance(data, (IncompleteData, StreamedIncompleteData)):
             return data.mean_imputed()
         return data
 
     def evaluator(self, data, params):
-        if isinstance(data, IncompleteData):
+        if isinstance(data, (IncompleteData, StreamedIncompleteData)):
             return _IncompleteEvaluator(self, data, params)
         return _CompleteEvaluator(self, data, params)
 

@@ -291,6 +291,10 @@ class IncompleteData:
         """Sample weights of a block's rows (None when unweighted)."""
         return None if self.sorted_weight is None else self.sorted_weight[block.start:block.stop]
 
+    def parts(self):
+        """``(first row, data)`` of each part the E-step visits: all rows at once."""
+        yield 0, self
+
     def mean_imputed(self):
         """The data with missing entries replaced by ``shift``, as :class:`CenteredData`.
 
@@ -301,6 +305,81 @@ class IncompleteData:
 
         filled = np.where(self.missing, self.shift, self.X)
         return CenteredData(filled, self.shift, self.sample_weight)
+
+
+# Rows grouped by pattern at a time when the grouping of all rows is not kept.
+PART_ROWS = 1 << 16
+
+
+class StreamedIncompleteData:
+    """Rows with missing entries, grouped by pattern one part of rows at a time.
+
+    The counterpart of :class:`IncompleteData` for data whose grouped copies
+    (about 16 bytes per entry) would not fit comfortably in memory: each E-step
+    groups ``PART_ROWS`` rows at a time and lets them go, so memory stays
+    bounded by a part, at the price of grouping again at every iteration
+    (measured: about as long as the E-step itself).  ``X`` may be a memmap.
+    """
+
+    def __init__(self, X, shift=None, sample_weight=None, n_components=1):
+        self.X = X
+        self.n_samples, self.n_features = X.shape
+        self.sample_weight = sample_weight
+        self.n_components = n_components
+        self.total_weight = (
+            float(self.n_samples) if sample_weight is None else float(sample_weight.sum())
+        )
+        self.shift = _observed_means_by_parts(X, sample_weight) if shift is None else shift
+
+    def parts(self):
+        for start in range(0, self.n_samples, PART_ROWS):
+            stop = min(start + PART_ROWS, self.n_samples)
+            weights = None if self.sample_weight is None else self.sample_weight[start:stop]
+            yield start, IncompleteData(np.asarray(self.X[start:stop]), self.shift, weights,
+                                        self.n_components)
+
+    def mean_imputed(self):
+        """The rows with missing entries set to ``shift``, filled as they are read."""
+        from .gaussian import CenteredData  # the complete-data counterpart
+
+        return CenteredData(FilledRows(self.X, self.shift), self.shift, self.sample_weight)
+
+
+def _observed_means_by_parts(X, sample_weight):
+    counts, sums = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], PART_ROWS):
+        rows = np.asarray(X[start:start + PART_ROWS], dtype=np.float64)
+        observed = ~np.isnan(rows)
+        values = np.where(observed, rows, 0.0)
+        if sample_weight is None:
+            counts += observed.sum(axis=0)
+            sums += values.sum(axis=0)
+        else:
+            weights = sample_weight[start:start + PART_ROWS]
+            counts += weights @ observed
+            sums += weights @ values
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+
+
+class FilledRows:
+    """Rows of ``X`` with NaN replaced by ``fill``, computed when indexed (never stored)."""
+
+    def __init__(self, X, fill):
+        self.X, self.fill = X, fill
+        self.shape = X.shape
+        self.dtype = np.dtype(np.float64)
+        self.ndim = 2
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        rows = np.array(self.X[index], dtype=np.float64)
+        return np.where(np.isnan(rows), self.fill, rows)
+
+    def __array__(self, dtype=None, copy=None):
+        rows = self[:]
+        return rows if dtype is None else rows.astype(dtype)
 
 
 def _lower_triangular_inverse(lower):

@@ -101,7 +101,8 @@ class HiddenMarkovModel:
                 rows = family.complete_rows(data.emission)
                 resp = _responsibilities_of_known_states(data.clamp)
                 if resp is None:
-                    resp = self._initial_responsibilities(rows.X, random_state)
+                    # (rows filled as they are read, for data grouped part by part)
+                    resp = self._initial_responsibilities(np.asarray(rows.X), random_state)
             else:
                 resp = np.empty((self.n_components, 0))
             given = {**family.initialize(data.emission, resp, random_state), **given}

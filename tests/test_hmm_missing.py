@@ -127,3 +127,24 @@ def test_fit_with_nan_finds_the_regimes_and_default_start_works():
     model = HMMEM(K, covariance_type="full", random_state=0).fit(X)
     path = model.predict(X)
     assert max(np.mean(path == states), np.mean(path == 1 - states)) > 0.97
+
+
+def test_rows_grouped_part_by_part_give_the_same_hmm(monkeypatch):
+    """Large data are grouped by pattern part by part (bounded memory): the HMM's
+    default start (k-means on the mean-filled rows) and fit are the same."""
+    from emlearn._core.families import gaussian, missing
+
+    rng = np.random.RandomState(7)
+    states = np.repeat([0, 1, 0, 1], 60)
+    X = rng.normal(size=(240, D)) + 3.0 * states[:, None]
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    options = dict(covariance_type="full", tol=1e-10, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = HMMEM(K, **options).fit(X, lengths=[120, 120])
+        monkeypatch.setattr(gaussian, "STREAM_BYTES", 0)
+        monkeypatch.setattr(missing, "PART_ROWS", 50)
+        streamed = HMMEM(K, **options).fit(X, lengths=[120, 120])
+    for name in ("startprob_", "transmat_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(streamed, name), getattr(reference, name),
+                                   rtol=1e-9, atol=1e-12)

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._core import criteria
 from ._core import validation as v
 from ._core.blocks import (BlockedData, BlockedModel, check_dask_array, is_dask_array,
-                           sequence_blocks)
+                           sequence_blocks, set_input_attributes)
 from ._core.em import EMRun, fit_restarts, restart_seeds, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
@@ -201,7 +201,7 @@ def _prepare_hmm_block(family, shift, n_components, has_nan, block_lengths, bloc
                        stop):
     """A block of whole sequences, prepared where it lives."""
     emission = family.prepare(np.asarray(block), n_components=n_components, shift=shift,
-                              cache=True, incomplete=has_nan or None)
+                              cache=True, incomplete=has_nan)
     return HMMData(emission, ForwardBackward(make_sequences(stop - start,
                                                             lengths=block_lengths[start])))
 
@@ -723,9 +723,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             raise ValueError("states (known states) are not supported with a dask array X.")
         X, has_nan = check_dask_array(X, allow_nan=family.allow_nan)
         _reject_positional_lengths(y, X)
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = X.shape[1]
+        set_input_attributes(self, X)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
         if not np.array_equal(sequences.order, np.arange(X.shape[0])):
             raise ValueError("With a dask array X, each sequence's rows must be contiguous "

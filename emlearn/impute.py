@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
-from ._core.blocks import BlockedData, BlockedModel, check_dask_array, is_dask_array, map_rows
+from ._core.blocks import (BlockedData, BlockedModel, check_dask_array, is_dask_array,
+                           map_rows, prepare_block, prepare_rows, set_input_attributes)
 from ._core.em import fit_restarts
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
@@ -310,7 +311,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
                              f"{self.n_components}, n_samples = {n_used}")
         family = self._family()
         data = family.prepare(self._standardized(X, missing), weights, self.n_components)
-        with _blas_for(data):
+        with single_threaded_blas():
             run = fit_restarts(
                 MixtureModel(self.n_components, family, self.init_params), data,
                 n_init=self.n_init, random_state=em_seed, n_jobs=self.n_jobs,
@@ -369,9 +370,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
         if not _is_nan(self.missing_values):
             X = da.where(X == self.missing_values, np.nan, X)
         X, _ = check_dask_array(X, allow_nan=True)
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = X.shape[1]
+        set_input_attributes(self, X)
         self._bounds()
         observed = ~da.isnan(X)
         counts, center, spread = dask.compute(observed.sum(axis=0), da.nanmean(X, axis=0),
@@ -391,10 +390,10 @@ class EMImputer(TransformerMixin, BaseEstimator):
         _, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
         family = self._family()
         shift = family.shift_of(Z, True)
-        data = BlockedData(Z, functools.partial(_prepare_block, family, shift,
-                                                self.n_components))
+        data = BlockedData(Z, functools.partial(prepare_block, family, shift,
+                                                self.n_components, True))
         model = BlockedModel(MixtureModel(self.n_components, family, self.init_params),
-                             functools.partial(_prepare_sample, family, shift))
+                             functools.partial(prepare_rows, family, shift))
         run = fit_restarts(model, data, n_init=self.n_init, random_state=em_seed, n_jobs=1,
                            tol=self.tol * float(per_row), max_iter=self.max_iter,
                            verbose=self.verbose)
@@ -444,7 +443,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
         if missing[:, columns].any():
             rng = np.random.RandomState(self._draw_seed) if self.sample_posterior else None
             model, data = self._model_and_data(self._standardized(X, missing))
-            with _blas_for(data):
+            with single_threaded_blas():
                 Z = model.impute(data, self._params, rng)
             low, high = (bound[columns] for bound in self._bounds())
             imputed = np.clip(Z * self._scale + self._center, low, high)
@@ -481,7 +480,7 @@ class EMImputer(TransformerMixin, BaseEstimator):
         observed = ~missing[:, self._model_features]
         log_jacobian = float(np.mean(observed @ np.log(self._scale)))
         model, data = self._model_and_data(self._standardized(X, missing))
-        with _blas_for(data):
+        with single_threaded_blas():
             log_prob = model.score_samples(data, self._params)
         return float(log_prob.mean()) - log_jacobian
 
@@ -587,21 +586,6 @@ class EMImputer(TransformerMixin, BaseEstimator):
         from ._multiple_imputation import multiple_impute
 
         return multiple_impute(self, X, n_imputations, n_jobs)
-
-
-def _prepare_block(family, shift, n_components, block, start, stop):
-    """A standardized block for the E-step, centered like every other (runs on a worker)."""
-    return family.prepare(np.asarray(block), n_components=n_components, shift=shift,
-                          incomplete=True)
-
-
-def _prepare_sample(family, shift, rows):
-    return family.prepare(rows, shift=shift)
-
-
-def _blas_for(data):
-    """One BLAS thread for the E-step's chunk-sized products (see mixture.py)."""
-    return single_threaded_blas()
 
 
 def _observed_per_row(observed, weights):

@@ -9,7 +9,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._core import criteria
 from ._core import validation as v
-from ._core.blocks import BlockedData, BlockedModel, check_dask_array, is_dask_array, map_rows
+from ._core.blocks import (BlockedData, BlockedModel, check_dask_array, is_dask_array,
+                           map_rows, prepare_block, prepare_rows, set_input_attributes)
 from ._core.em import EMRun, fit_restarts, restart_seeds, run_em, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
@@ -276,7 +277,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             return self.fit(X, sample_weight=sample_weight).predict(X)
         model, data, params = self._fit(X, sample_weight)
         # A final E-step so that fit_predict(X) == fit(X).predict(X) always.
-        with _blas_for(data):
+        with single_threaded_blas():
             return np.argmax(model.predict_proba(data, params), axis=1)
 
     def _fit(self, X, sample_weight):
@@ -299,7 +300,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         family = family.configure(family.check_X(X), sample_weight)
         data = family.prepare(X, sample_weight, self.n_components)
         model = self._model(family, X.shape[1])
-        with _blas_for(data):
+        with single_threaded_blas():
             run = self._run_em(model, data, random_state)
         warn_about_run(run, self.max_iter)
         self._set_fitted(run, family, X.dtype)
@@ -354,7 +355,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
             data = family.prepare(X, sample_weight, self.n_components,
                                   shift=family.center(params.components, params.weights))
             model, random_state = MixtureModel(self.n_components, family), None
-        with _blas_for(data):
+        with single_threaded_blas():
             state, lower_bound = stream_step(model, data, state, decay=self.learning_decay,
                                              offset=self.learning_offset,
                                              random_state=random_state)
@@ -374,8 +375,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported with a dask array X.")
         X, has_nan = check_dask_array(X, allow_nan=True)
-        _forget_feature_names(self)
-        self.n_features_in_ = X.shape[1]
+        set_input_attributes(self, X)
         if X.shape[0] < max(self.n_components, 2):
             raise ValueError(f"Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {X.shape[0]}")
@@ -383,10 +383,10 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         family = self._family()
         family = family.configure(family.check_X(X))
         shift = family.shift_of(X, has_nan)
-        data = BlockedData(X, functools.partial(_prepare_block, family, shift,
+        data = BlockedData(X, functools.partial(prepare_block, family, shift,
                                                 self.n_components, has_nan))
         model = BlockedModel(self._model(family, X.shape[1]),
-                             functools.partial(_prepare_sample, family, shift))
+                             functools.partial(prepare_rows, family, shift))
         options = dict(tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
                        verbose_interval=self.verbose_interval)
         if self.warm_start and hasattr(self, "converged_"):
@@ -475,7 +475,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         if is_dask_array(X):
             return map_rows(X, self.predict, dtype=np.intp)
         _, data, model, params = self._inference(X)
-        with _blas_for(data):
+        with single_threaded_blas():
             return np.argmax(model.predict_proba(data, params), axis=1)
 
     def predict_proba(self, X):
@@ -494,7 +494,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         if is_dask_array(X):
             return map_rows(X, self.predict_proba, self.n_components, self.means_.dtype)
         X, data, model, params = self._inference(X)
-        with _blas_for(data):
+        with single_threaded_blas():
             return model.predict_proba(data, params).astype(X.dtype)
 
     def score_samples(self, X):
@@ -512,7 +512,7 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         if is_dask_array(X):
             return map_rows(X, self.score_samples, dtype=self.means_.dtype)
         X, data, model, params = self._inference(X)
-        with _blas_for(data):
+        with single_threaded_blas():
             return model.score_samples(data, params).astype(X.dtype)
 
     def score(self, X, y=None, sample_weight=None):
@@ -591,32 +591,6 @@ class GaussianMixtureEM(DensityMixin, BaseEstimator):
         aic : float
         """
         return criteria.aic(self.score(X) * len(X), self._n_parameters())
-
-
-def _blas_for(data):
-    """One BLAS thread for the E-step's chunk-sized products.
-
-    They are small (a chunk of rows is cache-sized), so threads buy little and,
-    on a busy machine, cost a lot: ``(10 x 3449) @ (3449 x 152)`` took 0.8 ms on
-    one thread and 48-140 ms on two with the other core loaded.  Parallelism
-    comes from restarts (``n_jobs``) instead.
-    """
-    return single_threaded_blas()
-
-
-def _prepare_block(family, shift, n_components, has_nan, block, start, stop):
-    """A block's data for the E-step, centered like every other block (runs on a worker)."""
-    return family.prepare(np.asarray(block), n_components=n_components, shift=shift,
-                          incomplete=has_nan)
-
-
-def _prepare_sample(family, shift, rows):
-    return family.prepare(rows, shift=shift)
-
-
-def _forget_feature_names(estimator):
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
 
 
 def _check_representable(params, dtype):

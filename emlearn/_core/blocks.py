@@ -84,6 +84,29 @@ class BlockedData:
         return np.asarray(self.X[rows].compute())
 
 
+def set_input_attributes(estimator, X):
+    """What scikit-learn's ``validate_data`` records, for a dask array (no feature names)."""
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    estimator.n_features_in_ = X.shape[1]
+
+
+def prepare_block(family, shift, n_components, incomplete, block, start, stop):
+    """A block's data for the E-step, centered like every other block (runs on a worker).
+
+    ``incomplete`` is whether the whole array has missing values: then every
+    block takes the missing-data form, so that all blocks' statistics are
+    computed (and centered) alike.
+    """
+    return family.prepare(np.asarray(block), n_components=n_components, shift=shift,
+                          incomplete=incomplete)
+
+
+def prepare_rows(family, shift, rows):
+    """Sampled rows (numpy) as the data starting values are computed from."""
+    return family.prepare(rows, shift=shift)
+
+
 def _block_e_step(model, data, params):
     from .threads import single_threaded_blas  # blocks run in parallel: one BLAS thread each
 

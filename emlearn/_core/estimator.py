@@ -6,8 +6,10 @@ from numbers import Integral, Real
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .families import covariance
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+COVARIANCE_TYPES = tuple(covariance.COVARIANCE_TYPES)
 
 
 def em_constraints(**extra):

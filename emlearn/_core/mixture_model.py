@@ -47,10 +47,11 @@ INIT_ROWS = 200_000
 
 
 def _initial_rows(data, random_state):
-    """``data`` itself, or a uniform sample of ``INIT_ROWS`` of its rows (in order)."""
-    if data.n_samples <= INIT_ROWS:
-        return data
-    rows = np.sort(random_state.choice(data.n_samples, size=INIT_ROWS, replace=False))
+    """All rows of ``data``, or a uniform sample of ``INIT_ROWS`` of them (in order), as
+    data over an array (rows filled as they are read become an array here)."""
+    rows = slice(None)
+    if data.n_samples > INIT_ROWS:
+        rows = np.sort(random_state.choice(data.n_samples, size=INIT_ROWS, replace=False))
     weights = None if data.sample_weight is None else data.sample_weight[rows]
     return type(data)(data.X[rows], data.shift, weights)
 

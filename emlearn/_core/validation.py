@@ -32,14 +32,6 @@ def check_option(name, value, options):
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}.")
 
 
-def check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}.")
-
-
-def check_verbose(value):
-    if not isinstance(value, (bool, np.bool_)):
-        check_integer("verbose", value, minimum=0)
 
 
 def check_n_jobs(value):

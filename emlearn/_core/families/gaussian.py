@@ -25,7 +25,7 @@ from . import covariance as cov
 from .base import MIN_WEIGHT, Evaluator, Statistics, keep_unvisited
 from .covariance import LOG_2PI, covariance_type, far_from_center, far_from_center_by_moments
 from .missing import (ConditionalGaussians, ExpectedMoments, IncompleteData,
-                      StreamedIncompleteData)
+                      StreamedIncompleteData, observed_means)
 
 # A row whose best log-density is below this is far from every component: its
 # posterior is recomputed in a form without cancellation (see
@@ -181,7 +181,7 @@ class CenteredData:
     @classmethod
     def from_data(cls, X, sample_weight=None):
         """Center on the (weighted) mean of ``X``, accumulated in float64 by row chunks."""
-        return cls(X, column_means(X, sample_weight), sample_weight)
+        return cls(X, observed_means(X, sample_weight), sample_weight)
 
     def rows_per_chunk(self, n_statistics):
         """Chunk length keeping the statistics buffer near 4 MiB (cache sized)."""
@@ -231,18 +231,6 @@ STREAM_BYTES = 1 << 28
 REDUCTION_ROWS = 1 << 16
 
 
-def column_means(X, sample_weight=None):
-    """Weighted column means of ``X`` in float64, without a float64 copy of ``X``."""
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], REDUCTION_ROWS):
-        rows = X[start:start + REDUCTION_ROWS].astype(np.float64, copy=False)
-        if sample_weight is None:
-            total += rows.sum(axis=0)
-        else:
-            total += sample_weight[start:start + REDUCTION_ROWS] @ rows
-    return total / (X.shape[0] if sample_weight is None else sample_weight.sum())
-
-
 def has_nan(X):
     """Whether ``X`` holds a NaN, by row chunks (no whole-size boolean temporary)."""
     return any(np.isnan(X[start:start + REDUCTION_ROWS]).any()
@@ -273,6 +261,13 @@ def _residuals(data, chunk, means):
     """
     rows = data.X[chunk[0]:chunk[1]].astype(np.float64, copy=False)
     return rows[None, :, :] - means[:, None, :]
+
+
+def _add_moments_around(kind, data, chunk, components, centers, weights, moments):
+    """Add to ``moments[k]`` the chunk's statistics around ``centers`` (one per component),
+    weighted by the rows of ``weights`` (one per component)."""
+    for k, residual, w in zip(components, _residuals(data, chunk, centers), weights):
+        moments[k] += kind.statistics(np.ascontiguousarray(residual.T)) @ w
 
 
 class _CompleteEvaluator(Evaluator):
@@ -365,9 +360,8 @@ class _CompleteEvaluator(Evaluator):
         if near.size:
             stats.moments[near] += weights[near] @ T.T
         far = np.flatnonzero(self.far)
-        for k, residual in zip(far, _residuals(self.data, chunk, self.means[far])):
-            local = kind.statistics(np.ascontiguousarray(residual.T))
-            stats.moments[k] += local @ weights[k]
+        _add_moments_around(kind, self.data, chunk, far, self.means[far], weights[far],
+                            stats.moments)
         return stats
 
 
@@ -601,14 +595,13 @@ class GaussianFamily:
             means = stats.moments[far, -data.n_features:] / stats.nk[far, None]
             stats.centers[far] += means
             stats.moments[far] = 0.0
-            centers = stats.centers[far]
+            components = np.flatnonzero(far)
             for chunk in data.chunks(kind):
                 start, stop = chunk[0], chunk[1]
                 w = data.weights(start, stop)
-                for k, residual in zip(np.flatnonzero(far), _residuals(data, chunk, centers)):
-                    local = kind.statistics(np.ascontiguousarray(residual.T))
-                    r = resp[k, start:stop]
-                    stats.moments[k] += local @ (r if w is None else r * w)
+                r = resp[components, start:stop]
+                _add_moments_around(kind, data, chunk, components, stats.centers[far],
+                                    r if w is None else r * w, stats.moments)
         return stats
 
     def m_step(self, stats, previous=None, fixed=()):

@@ -103,16 +103,29 @@ class PatternBlock(NamedTuple):
     one_row_per_pattern: bool
 
 
-def observed_means(X, missing, sample_weight=None):
-    """Column means of the observed entries (0 for a column with none), float64."""
-    observed = ~missing
-    values = np.where(missing, 0.0, X).astype(np.float64, copy=False)
-    if sample_weight is None:
-        counts = observed.sum(axis=0, dtype=np.float64)
-        sums = values.sum(axis=0)
-    else:
-        counts = sample_weight @ observed
-        sums = sample_weight @ values
+# Rows read at a time by the whole-data passes below (and grouped by pattern at a
+# time when the grouping of all rows is not kept).
+PART_ROWS = 1 << 16
+
+
+def observed_means(X, sample_weight=None):
+    """Column means of the observed (non-NaN) entries, in float64 (0 for a column with none).
+
+    Accumulated by parts of ``PART_ROWS`` rows: ``X`` (a memmap, say) is never
+    copied whole.
+    """
+    counts, sums = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], PART_ROWS):
+        rows = np.asarray(X[start:start + PART_ROWS], dtype=np.float64)
+        observed = ~np.isnan(rows)
+        values = np.where(observed, rows, 0.0)
+        if sample_weight is None:
+            counts += observed.sum(axis=0)
+            sums += values.sum(axis=0)
+        else:
+            weights = sample_weight[start:start + PART_ROWS]
+            counts += weights @ observed
+            sums += weights @ values
     return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
@@ -254,7 +267,7 @@ class IncompleteData:
         self.total_weight = (
             float(self.n_samples) if sample_weight is None else float(sample_weight.sum())
         )
-        self.shift = observed_means(X, missing, sample_weight) if shift is None else shift
+        self.shift = observed_means(X, sample_weight) if shift is None else shift
 
         patterns, pattern_of_row = _distinct_patterns(missing)
         on_observed, sizes, missing_tops, observed_tops = _choose_sides(
@@ -301,14 +314,7 @@ class IncompleteData:
         Starting values for EM come from it, so they never rely on complete
         rows (at 20% missing, wide data sets have none).
         """
-        from .gaussian import CenteredData  # the complete-data counterpart
-
-        filled = np.where(self.missing, self.shift, self.X)
-        return CenteredData(filled, self.shift, self.sample_weight)
-
-
-# Rows grouped by pattern at a time when the grouping of all rows is not kept.
-PART_ROWS = 1 << 16
+        return _mean_imputed(self)
 
 
 class StreamedIncompleteData:
@@ -329,7 +335,7 @@ class StreamedIncompleteData:
         self.total_weight = (
             float(self.n_samples) if sample_weight is None else float(sample_weight.sum())
         )
-        self.shift = _observed_means_by_parts(X, sample_weight) if shift is None else shift
+        self.shift = observed_means(X, sample_weight) if shift is None else shift
 
     def parts(self):
         for start in range(0, self.n_samples, PART_ROWS):
@@ -340,25 +346,14 @@ class StreamedIncompleteData:
 
     def mean_imputed(self):
         """The rows with missing entries set to ``shift``, filled as they are read."""
-        from .gaussian import CenteredData  # the complete-data counterpart
-
-        return CenteredData(FilledRows(self.X, self.shift), self.shift, self.sample_weight)
+        return _mean_imputed(self)
 
 
-def _observed_means_by_parts(X, sample_weight):
-    counts, sums = np.zeros(X.shape[1]), np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], PART_ROWS):
-        rows = np.asarray(X[start:start + PART_ROWS], dtype=np.float64)
-        observed = ~np.isnan(rows)
-        values = np.where(observed, rows, 0.0)
-        if sample_weight is None:
-            counts += observed.sum(axis=0)
-            sums += values.sum(axis=0)
-        else:
-            weights = sample_weight[start:start + PART_ROWS]
-            counts += weights @ observed
-            sums += weights @ values
-    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+def _mean_imputed(data):
+    """:class:`~.gaussian.CenteredData` of ``data``'s rows, NaN filled with its ``shift``."""
+    from .gaussian import CenteredData  # the complete-data counterpart
+
+    return CenteredData(FilledRows(data.X, data.shift), data.shift, data.sample_weight)
 
 
 class FilledRows:

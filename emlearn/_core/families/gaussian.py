@@ -237,6 +237,21 @@ def has_nan(X):
                for start in range(0, X.shape[0], REDUCTION_ROWS))
 
 
+def _columns_without_observed_value(X, sample_weight=None):
+    """Columns of ``X`` that are NaN in every row (of non-zero weight)."""
+    if hasattr(X, "compute"):  # a dask array: one pass where the blocks live
+        return np.flatnonzero(np.asarray(np.isnan(X).all(axis=0).compute()))
+    if not has_nan(X):
+        return np.zeros(0, dtype=np.intp)
+    observed = np.zeros(X.shape[1], dtype=bool)
+    for start in range(0, X.shape[0], REDUCTION_ROWS):  # no whole-size temporary
+        seen = ~np.isnan(X[start:start + REDUCTION_ROWS])
+        if sample_weight is not None:
+            seen &= (sample_weight[start:start + REDUCTION_ROWS] > 0)[:, None]
+        observed |= seen.any(axis=0)
+    return np.flatnonzero(~observed)
+
+
 def _extremes(X):
     """``(max, min)`` of the non-NaN entries of ``X`` (NaN when there is none)."""
     if X.size == 0:
@@ -497,20 +512,7 @@ class GaussianFamily:
                               prior, self.n_components)
 
     def _check_columns(self, X, sample_weight):
-        if hasattr(X, "compute"):  # a dask array: one pass where the blocks live
-            empty = np.flatnonzero(np.asarray(np.isnan(X).all(axis=0).compute()))
-            if empty.size:
-                raise ValueError(f"X has no observed value in column(s) {empty.tolist()}.")
-            return
-        if not has_nan(X):
-            return
-        observed = np.zeros(X.shape[1], dtype=bool)
-        for start in range(0, X.shape[0], REDUCTION_ROWS):  # no whole-size temporary
-            seen = ~np.isnan(X[start:start + REDUCTION_ROWS])
-            if sample_weight is not None:
-                seen &= (sample_weight[start:start + REDUCTION_ROWS] > 0)[:, None]
-            observed |= seen.any(axis=0)
-        empty = np.flatnonzero(~observed)
+        empty = _columns_without_observed_value(X, sample_weight)
         if empty.size:
             raise ValueError(
                 f"X has no observed value in column(s) {empty.tolist()}: their "

@@ -18,6 +18,7 @@ from ._core.blocks import (BlockedData, BlockedModel, check_dask_array, is_dask_
 from ._core.em import fit_restarts
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
+from ._core.families.missing import MappedRows, row_parts
 from ._core.init import INIT_METHODS
 from ._core.mixture_model import MixtureModel
 from ._core.threads import single_threaded_blas
@@ -253,25 +254,35 @@ class EMImputer(TransformerMixin, BaseEstimator):
         return bounds
 
     def _validate(self, X, reset):
-        nan_is_missing = _is_nan(self.missing_values)
-        X = validate_data(
+        """Validated ``X`` (not copied); missing entries are found part by part later."""
+        return validate_data(
             self, X, reset=reset, dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan" if nan_is_missing else True,
+            ensure_all_finite="allow-nan" if _is_nan(self.missing_values) else True,
             ensure_min_samples=2 if reset else 1,
         )
-        missing = np.isnan(X) if nan_is_missing else X == self.missing_values
-        return X, missing
 
-    def _standardized(self, X, missing):
-        """The model's features of ``X``, standardized, with NaN where missing."""
+    def _missing(self, rows):
+        """The missing entries of ``rows`` (a part of ``X``)."""
+        return np.isnan(rows) if _is_nan(self.missing_values) else rows == self.missing_values
+
+    def _standardize(self, rows):
+        """The model's features of ``rows``, standardized, with NaN where missing."""
         columns = self._model_features
-        Z = (X[:, columns].astype(np.float64) - self._center) / self._scale
-        Z[missing[:, columns]] = np.nan
+        Z = (rows[:, columns].astype(np.float64) - self._center) / self._scale
+        Z[self._missing(rows[:, columns])] = np.nan
         return Z
+
+    def _standardized(self, X):
+        """``X`` standardized, as a view computed part by part when read (never stored)."""
+        return MappedRows(X, self._standardize, len(self._model_features))
 
     # -- fitting -----------------------------------------------------------------
     def fit(self, X, y=None):
         """Fit the Gaussian (mixture) model of the observed entries by EM.
+
+        Memory beyond ``X`` itself is bounded: every pass over the rows reads
+        them part by part (``X`` may be a :class:`numpy.memmap`), and rows are
+        standardized as they are read.
 
         Parameters
         ----------
@@ -288,46 +299,61 @@ class EMImputer(TransformerMixin, BaseEstimator):
         self._validate_params()
         if is_dask_array(X):
             return self._fit_blocks(X)
-        X, missing = self._validate(X, reset=True)
+        X = self._validate(X, reset=True)
         self._bounds()
-        observed = ~missing
-        self._model_features = np.flatnonzero(observed.any(axis=0))
+        counts, center, spread = _observed_column_moments(X, self._missing)
+        self._model_features = np.flatnonzero(counts > 0)
         if self._model_features.size == 0:
             raise ValueError("X has no observed value: there is nothing to fit.")
-        observed = observed[:, self._model_features]
-        values = np.where(observed, X[:, self._model_features], 0.0).astype(np.float64)
-        counts = observed.sum(axis=0)
-        self._center = values.sum(axis=0) / counts
-        spread = np.sqrt((observed * (values - self._center) ** 2).sum(axis=0) / counts)
+        self._center = center[self._model_features]
+        spread = spread[self._model_features]
         # A feature with a single value keeps its units (as in StandardScaler).
         self._scale = np.where(spread > 0, spread, 1.0)
 
         rng = v.check_random_state("random_state", self.random_state)
         bootstrap_seed, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
-        weights = self._bootstrap_weights(observed, bootstrap_seed)
+        weights = self._bootstrap_weights(X, bootstrap_seed)
         n_used = X.shape[0] if weights is None else int(np.count_nonzero(weights))
         if n_used < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {n_used}")
+        # The density of X is that of the standardized data divided by the
+        # scales of the observed features (the Jacobian of the standardization).
+        per_row, log_jacobian = self._observed_per_row(X, weights)
         family = self._family()
-        data = family.prepare(self._standardized(X, missing), weights, self.n_components)
+        data = family.prepare(self._standardized(X), weights, self.n_components)
         with single_threaded_blas():
             run = fit_restarts(
                 MixtureModel(self.n_components, family, self.init_params), data,
                 n_init=self.n_init, random_state=em_seed, n_jobs=self.n_jobs,
-                tol=self.tol * _observed_per_row(observed, weights), max_iter=self.max_iter,
-                verbose=self.verbose)
+                tol=self.tol * per_row, max_iter=self.max_iter, verbose=self.verbose)
         warn_about_run(run, self.max_iter)
         self._params = run.params
-        # The density of X is that of the standardized data divided by the
-        # scales of the observed features (the Jacobian of the standardization).
-        log_jacobian = float(np.average(observed @ np.log(self._scale), weights=weights))
         self._set_fitted(run, log_jacobian, X.dtype)
         self.indicator_ = (
             MissingIndicator(missing_values=self.missing_values, error_on_new=False).fit(X)
             if self.add_indicator else None
         )
         return self
+
+    def _observed_model_entries(self, X):
+        """``(start, stop, observed)`` of each part of ``X``: its model features' observed
+        entries."""
+        columns = self._model_features
+        for start, stop in row_parts(X.shape[0]):
+            yield start, stop, ~self._missing(np.asarray(X[start:stop])[:, columns])
+
+    def _observed_per_row(self, X, weights):
+        """Mean number of observed model entries per (weighted) row, and the mean log
+        Jacobian of the standardization (the sum of the observed entries' log scales)."""
+        entries, log_jacobian = 0.0, 0.0
+        log_scale = np.log(self._scale)
+        for start, stop, observed in self._observed_model_entries(X):
+            part_weights = np.ones(stop - start) if weights is None else weights[start:stop]
+            entries += part_weights @ observed.sum(axis=1)
+            log_jacobian += part_weights @ (observed @ log_scale)
+        total = X.shape[0] if weights is None else weights.sum()
+        return float(entries / total), float(log_jacobian / total)
 
     def _family(self):
         return GaussianFamily(self.covariance_type, self.reg_covar)
@@ -340,15 +366,17 @@ class EMImputer(TransformerMixin, BaseEstimator):
                               shift=family.center(params.components, params.weights))
         return MixtureModel(self.n_components, family), data
 
-    def _bootstrap_weights(self, observed, seed):
+    def _bootstrap_weights(self, X, seed):
         """Bootstrap counts of the rows with ``sample_posterior``, else None."""
         if not self.sample_posterior:
             return None
         rng = np.random.RandomState(seed)
-        n_samples = observed.shape[0]
+        n_samples = X.shape[0]
         for _ in range(_BOOTSTRAP_TRIES):
             counts = rng.multinomial(n_samples, np.full(n_samples, 1.0 / n_samples))
-            if np.all(counts @ observed > 0):
+            observed_weight = sum(counts[start:stop] @ observed
+                                  for start, stop, observed in self._observed_model_entries(X))
+            if np.all(observed_weight > 0):
                 return counts.astype(np.float64)
         raise ValueError(
             "Bootstrap resamples keep leaving a feature without observed values: "
@@ -437,12 +465,23 @@ class EMImputer(TransformerMixin, BaseEstimator):
             dtype = X.dtype if X.dtype == np.float32 else np.float64
             return map_rows(X, self.transform, len(self.get_feature_names_out()), dtype)
         check_is_fitted(self)
-        X, missing = self._validate(X, reset=False)
-        out = np.array(X, copy=True)
+        X = self._validate(X, reset=False)
+        n_out = len(self.get_feature_names_out())
+        out = np.empty((X.shape[0], n_out), dtype=X.dtype)
+        # Part by part: memory beyond X and the output stays bounded, and the draws
+        # (sample_posterior) follow one random stream through the parts.
+        rng = np.random.RandomState(self._draw_seed) if self.sample_posterior else None
+        for start, stop in row_parts(X.shape[0]):
+            out[start:stop] = self._impute_rows(np.asarray(X[start:stop]), rng)
+        return out
+
+    def _impute_rows(self, rows, rng):
+        """:meth:`transform` of a part of the rows."""
+        missing = self._missing(rows)
+        out = np.array(rows, copy=True)
         columns = self._model_features
         if missing[:, columns].any():
-            rng = np.random.RandomState(self._draw_seed) if self.sample_posterior else None
-            model, data = self._model_and_data(self._standardized(X, missing))
+            model, data = self._model_and_data(self._standardize(rows))
             with single_threaded_blas():
                 Z = model.impute(data, self._params, rng)
             low, high = (bound[columns] for bound in self._bounds())
@@ -451,12 +490,12 @@ class EMImputer(TransformerMixin, BaseEstimator):
             block[missing[:, columns]] = imputed[missing[:, columns]]
             out[:, columns] = block
         if self.keep_empty_features:
-            empty = np.setdiff1d(np.arange(X.shape[1]), columns)
+            empty = np.setdiff1d(np.arange(rows.shape[1]), columns)
             out[:, empty] = np.where(missing[:, empty], 0.0, out[:, empty])
         else:
             out = out[:, columns]
         if self.indicator_ is not None:
-            out = np.hstack([out, self.indicator_.transform(X).astype(out.dtype)])
+            out = np.hstack([out, self.indicator_.transform(rows).astype(out.dtype)])
         return out
 
     # -- model selection ---------------------------------------------------------
@@ -476,13 +515,17 @@ class EMImputer(TransformerMixin, BaseEstimator):
         log_likelihood : float
         """
         check_is_fitted(self)
-        X, missing = self._validate(X, reset=False)
-        observed = ~missing[:, self._model_features]
-        log_jacobian = float(np.mean(observed @ np.log(self._scale)))
-        model, data = self._model_and_data(self._standardized(X, missing))
-        with single_threaded_blas():
-            log_prob = model.score_samples(data, self._params)
-        return float(log_prob.mean()) - log_jacobian
+        X = self._validate(X, reset=False)
+        log_scale = np.log(self._scale)
+        total = 0.0
+        for start, stop in row_parts(X.shape[0]):
+            rows = np.asarray(X[start:stop])
+            observed = ~self._missing(rows[:, self._model_features])
+            model, data = self._model_and_data(self._standardize(rows))
+            with single_threaded_blas():
+                log_prob = model.score_samples(data, self._params)
+            total += log_prob.sum() - (observed @ log_scale).sum()
+        return float(total / X.shape[0])
 
     def bic(self, X):
         """Bayesian information criterion of the model on ``X`` (lower is better).
@@ -588,9 +631,23 @@ class EMImputer(TransformerMixin, BaseEstimator):
         return multiple_impute(self, X, n_imputations, n_jobs)
 
 
-def _observed_per_row(observed, weights):
-    """Mean number of observed entries per (weighted) row."""
-    return float(np.average(observed.sum(axis=1), weights=weights))
+def _observed_column_moments(X, missing):
+    """Per column: the number of observed entries, their mean and their standard
+    deviation (0 for a column with none), in float64, in two passes part by part."""
+    counts, sums = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for start, stop in row_parts(X.shape[0]):
+        rows = np.asarray(X[start:stop], dtype=np.float64)
+        observed = ~missing(rows)
+        counts += observed.sum(axis=0)
+        sums += np.where(observed, rows, 0.0).sum(axis=0)
+    seen = np.maximum(counts, 1)
+    mean = sums / seen
+    squares = np.zeros(X.shape[1])
+    for start, stop in row_parts(X.shape[0]):
+        rows = np.asarray(X[start:stop], dtype=np.float64)
+        deviations = np.where(missing(rows), 0.0, rows - mean)
+        squares += (deviations * deviations).sum(axis=0)
+    return counts, mean, np.sqrt(squares / seen)
 
 
 def _covariances_in_units(covariances, scale, covariance_type):

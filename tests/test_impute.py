@@ -175,7 +175,7 @@ def test_mixture_imputation_is_the_posterior_weighted_conditional_mean():
     X_missing = remove(X, 0.3)
     imputer = EMImputer(2, random_state=0).fit(X_missing)
     out = imputer.transform(X_missing)
-    model, data = imputer._model_and_data(imputer._standardized(X_missing, np.isnan(X_missing)))
+    model, data = imputer._model_and_data(imputer._standardize(X_missing))
     resp = model.predict_proba(data, imputer._params)
     partly_observed = np.isnan(X_missing).any(axis=1) & np.isfinite(X_missing).any(axis=1)
     for i in np.flatnonzero(partly_observed)[:10]:
@@ -429,3 +429,64 @@ def test_convergence_warning_in_the_caller():
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         imputer = EMImputer(max_iter=2, tol=0.0).fit(X)
     assert not imputer.converged_ and imputer.n_iter_ == 2
+
+
+# Bounded memory ------------------------------------------------------------------------------
+@pytest.mark.parametrize("options", [
+    dict(n_components=2, tol=1e-10, max_iter=25),
+    dict(n_components=1, missing_values=-1.0, keep_empty_features=True, add_indicator=True),
+])
+def test_reading_rows_part_by_part_gives_the_same_imputer(options, monkeypatch):
+    """fit, transform and score read X part by part (a memmap is never copied): the same
+    model, imputations and score as when every pass reads all rows at once."""
+    from emlearn._core.families import gaussian, missing
+
+    X = remove(correlated(n=400), 0.25, seed=2)
+    X[:, 3] = np.nan  # a column without observed values
+    if "missing_values" in options:
+        X[np.isnan(X)] = options["missing_values"]
+    reference = EMImputer(random_state=0, **options).fit(X)
+    expected, score = reference.transform(X), reference.score(X)
+    monkeypatch.setattr(gaussian, "STREAM_BYTES", 0)  # rows grouped part by part
+    monkeypatch.setattr(missing, "PART_ROWS", 64)  # 400 rows: seven parts
+    parts = EMImputer(random_state=0, **options).fit(X)
+    assert parts.n_iter_ == reference.n_iter_
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(parts, name), getattr(reference, name),
+                                   rtol=1e-10, atol=1e-12)
+    assert parts.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-12)
+    np.testing.assert_allclose(parts.transform(X), expected, rtol=1e-10)
+    assert parts.score(X) == pytest.approx(score, rel=1e-12)
+
+
+def test_imputer_memory_is_bounded_by_a_part(tmp_path, monkeypatch):
+    """Beyond the input (a memmap here, never copied) and the output, fit and transform
+    hold about one part of rows, not all of them (they held several copies of X)."""
+    import tracemalloc
+
+    from emlearn._core import mixture_model
+    from emlearn._core.families import gaussian, missing
+
+    rng = np.random.RandomState(3)
+    path = tmp_path / "X.npy"
+    X = rng.normal(size=(200_000, 8)) @ np.triu(np.ones((8, 8)))
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    np.save(path, X)
+    del X
+    X = np.load(path, mmap_mode="r")
+    monkeypatch.setattr(gaussian, "STREAM_BYTES", 0)
+    monkeypatch.setattr(missing, "PART_ROWS", 8192)  # 1/25 of the rows
+    monkeypatch.setattr(mixture_model, "INIT_ROWS", 8192)  # starting values from a sample
+
+    def peak(call):
+        tracemalloc.start()
+        result = call()
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return result, top / X.nbytes
+
+    imputer, fit_peak = peak(lambda: fit_quietly(EMImputer(max_iter=2, tol=0), X))
+    imputed, transform_peak = peak(lambda: imputer.transform(X))
+    assert fit_peak < 0.5
+    assert transform_peak - 1.0 < 0.5  # the output is one X
+    assert not np.isnan(imputed).any()

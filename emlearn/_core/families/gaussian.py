@@ -25,7 +25,7 @@ from . import covariance as cov
 from .base import MIN_WEIGHT, Evaluator, Statistics, keep_unvisited
 from .covariance import LOG_2PI, covariance_type, far_from_center, far_from_center_by_moments
 from .missing import (ConditionalGaussians, ExpectedMoments, IncompleteData,
-                      StreamedIncompleteData, observed_means)
+                      StreamedIncompleteData, observed_means, row_parts)
 
 # A row whose best log-density is below this is far from every component: its
 # posterior is recomputed in a form without cancellation (see
@@ -226,15 +226,10 @@ class CenteredData:
 # exceed this are grouped by pattern part by part at every E-step instead of once.
 STREAM_BYTES = 1 << 28
 
-# Rows per pass of the whole-data reductions below: their temporaries stay small
-# (a float32 memmap is never copied whole).
-REDUCTION_ROWS = 1 << 16
-
 
 def has_nan(X):
-    """Whether ``X`` holds a NaN, by row chunks (no whole-size boolean temporary)."""
-    return any(np.isnan(X[start:start + REDUCTION_ROWS]).any()
-               for start in range(0, X.shape[0], REDUCTION_ROWS))
+    """Whether ``X`` holds a NaN, part by part (no whole-size boolean temporary)."""
+    return any(np.isnan(X[start:stop]).any() for start, stop in row_parts(X.shape[0]))
 
 
 def _columns_without_observed_value(X, sample_weight=None):
@@ -244,10 +239,10 @@ def _columns_without_observed_value(X, sample_weight=None):
     if not has_nan(X):
         return np.zeros(0, dtype=np.intp)
     observed = np.zeros(X.shape[1], dtype=bool)
-    for start in range(0, X.shape[0], REDUCTION_ROWS):  # no whole-size temporary
-        seen = ~np.isnan(X[start:start + REDUCTION_ROWS])
+    for start, stop in row_parts(X.shape[0]):  # no whole-size temporary
+        seen = ~np.isnan(X[start:stop])
         if sample_weight is not None:
-            seen &= (sample_weight[start:start + REDUCTION_ROWS] > 0)[:, None]
+            seen &= (sample_weight[start:stop] > 0)[:, None]
         observed |= seen.any(axis=0)
     return np.flatnonzero(~observed)
 

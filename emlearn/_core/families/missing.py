@@ -38,6 +38,7 @@ Posterior draws use Matheron's rule: if ``u ~ N(0, S)``, then
 drawing needs no factor of ``C`` beyond the conditioning already done.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -103,27 +104,35 @@ class PatternBlock(NamedTuple):
     one_row_per_pattern: bool
 
 
-# Rows read at a time by the whole-data passes below (and grouped by pattern at a
-# time when the grouping of all rows is not kept).
+# Rows read at a time by every whole-data pass (column means, NaN checks,
+# imputation): their temporaries stay small, and a memmap is never copied whole.
+# Rows with missing entries are grouped by pattern this many at a time when the
+# grouping of all rows is not kept.
 PART_ROWS = 1 << 16
+
+
+def row_parts(n_rows):
+    """``(start, stop)`` of consecutive parts of at most ``PART_ROWS`` rows."""
+    for start in range(0, n_rows, PART_ROWS):
+        yield start, min(start + PART_ROWS, n_rows)
 
 
 def observed_means(X, sample_weight=None):
     """Column means of the observed (non-NaN) entries, in float64 (0 for a column with none).
 
-    Accumulated by parts of ``PART_ROWS`` rows: ``X`` (a memmap, say) is never
+    Accumulated part by part (:func:`row_parts`): ``X`` (a memmap, say) is never
     copied whole.
     """
     counts, sums = np.zeros(X.shape[1]), np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], PART_ROWS):
-        rows = np.asarray(X[start:start + PART_ROWS], dtype=np.float64)
+    for start, stop in row_parts(X.shape[0]):
+        rows = np.asarray(X[start:stop], dtype=np.float64)
         observed = ~np.isnan(rows)
         values = np.where(observed, rows, 0.0)
         if sample_weight is None:
             counts += observed.sum(axis=0)
             sums += values.sum(axis=0)
         else:
-            weights = sample_weight[start:start + PART_ROWS]
+            weights = sample_weight[start:stop]
             counts += weights @ observed
             sums += weights @ values
     return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
@@ -258,6 +267,7 @@ class IncompleteData:
     """
 
     def __init__(self, X, shift=None, sample_weight=None, n_components=1):
+        X = np.asarray(X)  # a view of rows computed when read (MappedRows) is read once
         missing = np.isnan(X)
         self.X = X
         self.missing = missing
@@ -338,8 +348,7 @@ class StreamedIncompleteData:
         self.shift = observed_means(X, sample_weight) if shift is None else shift
 
     def parts(self):
-        for start in range(0, self.n_samples, PART_ROWS):
-            stop = min(start + PART_ROWS, self.n_samples)
+        for start, stop in row_parts(self.n_samples):
             weights = None if self.sample_weight is None else self.sample_weight[start:stop]
             yield start, IncompleteData(np.asarray(self.X[start:stop]), self.shift, weights,
                                         self.n_components)
@@ -353,15 +362,24 @@ def _mean_imputed(data):
     """:class:`~.gaussian.CenteredData` of ``data``'s rows, NaN filled with its ``shift``."""
     from .gaussian import CenteredData  # the complete-data counterpart
 
-    return CenteredData(FilledRows(data.X, data.shift), data.shift, data.sample_weight)
+    return CenteredData(MappedRows(data.X, functools.partial(_fill_nan, fill=data.shift)),
+                        data.shift, data.sample_weight)
 
 
-class FilledRows:
-    """Rows of ``X`` with NaN replaced by ``fill``, computed when indexed (never stored)."""
+def _fill_nan(rows, fill):
+    return np.where(np.isnan(rows), fill, rows)
 
-    def __init__(self, X, fill):
-        self.X, self.fill = X, fill
-        self.shape = X.shape
+
+class MappedRows:
+    """Rows of ``X`` passed through ``function`` (float64 rows in, float64 rows out of
+    the same shape) when indexed: a view of transformed data that is never stored.
+
+    ``function`` must be picklable (restarts may run in other processes).
+    """
+
+    def __init__(self, X, function, n_columns=None):
+        self.X, self.function = X, function
+        self.shape = (X.shape[0], X.shape[1] if n_columns is None else n_columns)
         self.dtype = np.dtype(np.float64)
         self.ndim = 2
 
@@ -369,8 +387,7 @@ class FilledRows:
         return self.shape[0]
 
     def __getitem__(self, index):
-        rows = np.array(self.X[index], dtype=np.float64)
-        return np.where(np.isnan(rows), self.fill, rows)
+        return self.function(np.array(self.X[index], dtype=np.float64))
 
     def __array__(self, dtype=None, copy=None):
         rows = self[:]

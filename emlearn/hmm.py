@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._core import criteria
 from ._core import validation as v
 from ._core.blocks import (BlockedData, BlockedModel, check_dask_array, is_dask_array,
-                           sequence_blocks, set_input_attributes)
+                           map_sequences, sequence_blocks, set_input_attributes)
 from ._core.em import EMRun, fit_restarts, restart_seeds, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
@@ -210,6 +210,24 @@ def _hmm_sample(family, shift, n_components, rows):
     """Sampled rows for starting values (one sequence: only emissions use them)."""
     return HMMData(family.prepare(rows, n_components=n_components, shift=shift),
                    ForwardBackward(make_sequences(len(rows))))
+
+
+def _sequences_in_runs(n_samples, lengths, sequence_ids):
+    """The sequences of a dask array, whose blocks need each sequence's rows contiguous."""
+    sequences = make_sequences(n_samples, lengths, sequence_ids)
+    if not np.array_equal(sequences.order, np.arange(n_samples)):
+        raise ValueError("With a dask array X, each sequence's rows must be contiguous "
+                         "(pass lengths, or sequence_ids in runs).")
+    return sequences
+
+
+def _sequence_weights(sample_weight, sequences):
+    """``(per sequence, per row)`` weights of ``sample_weight`` (constant in each sequence)."""
+    weights = v.check_sample_weight(sample_weight, sequences.n_samples)
+    first = weights[sequences.first_rows]
+    if not np.allclose(weights, first[sequences.sequence_of_row]):
+        raise ValueError("sample_weight must be constant within each sequence.")
+    return first, weights
 
 
 def _refuse_saddle(run, start, fixed_params):
@@ -724,10 +742,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         X, has_nan = check_dask_array(X, allow_nan=family.allow_nan)
         _reject_positional_lengths(y, X)
         set_input_attributes(self, X)
-        sequences = make_sequences(X.shape[0], lengths, sequence_ids)
-        if not np.array_equal(sequences.order, np.arange(X.shape[0])):
-            raise ValueError("With a dask array X, each sequence's rows must be contiguous "
-                             "(pass lengths, or sequence_ids in runs).")
+        sequences = _sequences_in_runs(X.shape[0], lengths, sequence_ids)
         random_state = v.check_random_state("random_state", self.random_state)
         family = family.configure(family.check_X(X))
         shift = family.shift_of(X, has_nan)
@@ -850,6 +865,16 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
             log_B = family.evaluator(data, params).log_likelihood()
         return sequences, ForwardBackward(sequences), log_B
 
+    def _lazy(self, method, X, lengths, sequence_ids, n_columns=None, dtype=np.float64):
+        """``method`` (lengths as a keyword) on a dask array, lazily, block by block of
+        whole sequences."""
+        check_is_fitted(self)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has shape {X.shape}, but HMMEM is expecting "
+                             f"{self.n_features_in_} features as input.")
+        sequences = _sequences_in_runs(X.shape[0], lengths, sequence_ids)
+        return map_sequences(X, sequences.lengths, method, n_columns, dtype)
+
     def _posteriors(self, X, lengths, sequence_ids):
         sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
         with single_threaded_blas():
@@ -890,15 +915,18 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         -------
         log_likelihood : float
         """
+        if is_dask_array(X):  # the rows' one-step log-densities sum to the total
+            _reject_positional_lengths(y, X)
+            log_density = self.score_samples(X, lengths=lengths, sequence_ids=sequence_ids)
+            if sample_weight is not None:
+                sequences = _sequences_in_runs(X.shape[0], lengths, sequence_ids)
+                log_density = log_density * _sequence_weights(sample_weight, sequences)[1]
+            return float(log_density.sum().compute())
         sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids, y=y)
         per_sequence = fb.log_likelihood(log_B, self.startprob_, self.transmat_)
         if sample_weight is None:
             return float(per_sequence.sum())
-        weights = v.check_sample_weight(sample_weight, sequences.n_samples)
-        first = weights[sequences.first_rows]
-        if not np.allclose(weights, first[sequences.sequence_of_row]):
-            raise ValueError("sample_weight must be constant within each sequence.")
-        return float(per_sequence @ first)
+        return float(per_sequence @ _sequence_weights(sample_weight, sequences)[0])
 
     def predict_proba(self, X, *, lengths=None, sequence_ids=None, filtered=False):
         """Posterior probability of each state for each row.
@@ -916,6 +944,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         posteriors : ndarray of shape (n_samples, n_components)
+            Lazy for a dask array ``X`` (each sequence's rows contiguous):
+            computed block by block of whole sequences.
 
         Examples
         --------
@@ -930,6 +960,9 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         >>> np.round(hmm.predict_proba(X)[1], 3)  # row 3 makes state 1 likelier
         array([0.219, 0.781])
         """
+        if is_dask_array(X):
+            return self._lazy(functools.partial(self.predict_proba, filtered=filtered), X,
+                              lengths, sequence_ids, self.n_components)
         if not filtered:
             return self._posteriors(X, lengths, sequence_ids)[1]
         sequences, probabilities, log_predictive = self._filter(X, lengths, sequence_ids)
@@ -960,7 +993,11 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
+            Lazy for a dask array ``X`` (each sequence's rows contiguous):
+            computed block by block of whole sequences.
         """
+        if is_dask_array(X):
+            return self._lazy(self.score_samples, X, lengths, sequence_ids)
         return self._filter(X, lengths, sequence_ids)[2]
 
     def transform(self, X, *, lengths=None, sequence_ids=None):
@@ -1019,7 +1056,11 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         states : ndarray of shape (n_samples,)
+            Lazy for a dask array ``X`` (each sequence's rows contiguous):
+            computed block by block of whole sequences.
         """
+        if is_dask_array(X):
+            return self._lazy(self.predict, X, lengths, sequence_ids, dtype=np.intp)
         return self.decode(X, lengths=lengths, sequence_ids=sequence_ids)[1]
 
     def sample(self, n_samples=1, random_state=None, currstate=None):

@@ -109,8 +109,24 @@ def test_hmm_on_a_dask_array_is_the_in_memory_fit(scheduler):
                  means_init=[[0.0, 0.0], [3.0, 3.0]], covariances_init=[[1.0, 1.0]] * 2)
     options = dict(tol=1e-10, max_iter=30, **start)
     reference = HMMEM(2, **options).fit(X, lengths=lengths)
-    model = HMMEM(2, **options).fit(da.from_array(X, chunks=(400, 2)), lengths=lengths)
+    blocks = da.from_array(X, chunks=(400, 2))
+    model = HMMEM(2, **options).fit(blocks, lengths=lengths)
     assert_same_model(model, reference, ["startprob_", "transmat_", "means_", "covariances_"])
+    # Inference is lazy, block by block of whole sequences (re-blocked on their bounds).
+    for method, options in (("predict", {}), ("predict_proba", {}),
+                            ("predict_proba", {"filtered": True}), ("score_samples", {})):
+        lazy = getattr(model, method)(blocks, lengths=lengths, **options)
+        assert isinstance(lazy, da.Array)
+        np.testing.assert_allclose(lazy.compute(),
+                                   getattr(reference, method)(X, lengths=lengths, **options),
+                                   rtol=1e-9, atol=1e-12)
+    weights = np.repeat([1.0, 2.0, 0.5, 1.0, 3.0], lengths)
+    assert model.score(blocks, lengths=lengths, sample_weight=weights) == pytest.approx(
+        reference.score(X, lengths=lengths, sample_weight=weights), rel=1e-10)
+    with pytest.raises(ValueError, match="contiguous"):
+        model.predict(blocks, sequence_ids=np.arange(2000) % 3)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(da.from_array(X[:, :1], chunks=(400, 1)))
 
 
 def test_restarts_run_on_the_cluster_with_the_same_result(client):

@@ -10,6 +10,8 @@ threaded one by default, a cluster when a ``distributed.Client`` is active.
 dask is optional: this module imports it only when a dask array is passed.
 """
 
+import functools
+
 import numpy as np
 
 # Rows drawn (uniformly, without replacement, with the restart's random state)
@@ -156,6 +158,27 @@ def map_rows(X, function, n_columns=None, dtype=np.float64):
     if n_columns is None:
         return X.map_blocks(function, drop_axis=1, dtype=dtype)
     return X.map_blocks(function, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
+
+
+def map_sequences(X, lengths, function, n_columns=None, dtype=np.float64):
+    """``function(block, lengths=...)`` on blocks of whole sequences of a dask array, lazily.
+
+    The array is re-chunked on sequence boundaries (blocks of about its largest
+    chunk, see :func:`sequence_blocks`), so that each block's recursions are
+    exact; ``function`` gets the lengths of its block's sequences.
+    ``n_columns`` is the width of the output (None for one value per row).
+    """
+    blocks = sequence_blocks(lengths, max(X.chunks[0]))
+    X = X.rechunk({0: tuple(stop - start for start, stop, _, _ in blocks), 1: -1})
+    apply = functools.partial(_apply_to_sequences, function=function,
+                              lengths=[lengths[first:last] for _, _, first, last in blocks])
+    if n_columns is None:
+        return X.map_blocks(apply, drop_axis=1, dtype=dtype)
+    return X.map_blocks(apply, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
+
+
+def _apply_to_sequences(block, block_info=None, *, function, lengths):
+    return function(block, lengths=lengths[block_info[0]["chunk-location"][0]])
 
 
 def sequence_blocks(lengths, target_rows):

@@ -1,14 +1,20 @@
 """Larger than memory: peak RSS of a fit, from memory, a memmap and a dask array; the cost
 of a cluster.
 
-1. Memory.  ``make_blobs`` rows (float32, 16 features, 10 components, ``full``)
-   are saved to a ``.npy`` file; each fit runs in a fresh child process (5 fixed
-   EM iterations from the same starting values) that reports its own peak RSS
-   (``ru_maxrss``), for emlearn on the array loaded in memory, on a read-only
-   ``np.memmap`` of the file, and on a dask array over that memmap (threaded
-   scheduler, in the same process), and for scikit-learn on the array in memory.
-   The peak is VmHWM, which includes Python and the libraries (about 175 MiB)
-   and, for a memmap, the file's pages the kernel keeps mapped.
+1. Memory.  ``make_blobs`` rows (float32, 16 features, 10 components) are saved
+   to a ``.npy`` file, and a copy with 20% of the entries missing (NaN) to
+   another; each fit runs in a fresh child process (5 fixed EM iterations from
+   the same starting values) that reports its own peak resident memory
+   (VmHWM): GaussianMixtureEM (``full``) on the array loaded in memory, on a
+   read-only ``np.memmap`` of the file and on a dask array over that memmap
+   (threaded scheduler, in the same process), and scikit-learn's
+   GaussianMixture on the array in memory; then, on memmaps, GaussianMixtureEM
+   on the rows with missing values, EMImputer's fit and transform, and HMMEM
+   (``full``, the rows as one sequence).  Each child also reports its memory
+   after importing the libraries (before loading the data) and after loading
+   them (before the fit), so that the table separates the interpreter and
+   libraries (about 175 MiB), the data, and what the fit itself adds.  For a
+   memmap, the file's pages the kernel keeps mapped count in the peak.
 2. Cluster overhead.  Per-iteration time of the same fit on a dask array on a
    ``LocalCluster`` of 2 single-threaded worker processes, against the in-memory
    fit, in one process; and the same for ``EMImputer`` with 20% missing values.
@@ -66,35 +72,84 @@ def peak_rss_mib():
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-def child(mode, path, start_path):
-    """Runs in a child: load, fit, print the peak RSS in MiB (json)."""
-    start = dict(np.load(start_path))
+def _current_rss_mib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _emission_start(start):
+    """HMMEM's starting values from the mixture's: the chain starts sticky (its default)."""
+    from emlearn.hmm import sticky_transmat
+
+    return dict(startprob_init=np.full(N_COMPONENTS, 1.0 / N_COMPONENTS),
+                transmat_init=sticky_transmat(N_COMPONENTS), means_init=start["means_init"],
+                covariances_init=np.linalg.inv(start["precisions_init"]))
+
+
+# Each mode: (label, which file, how it is read, the fit).
+MODES = {
+    "memory": ("GaussianMixtureEM, in memory", "complete", "memory"),
+    "memmap": ("GaussianMixtureEM, np.memmap", "complete", "memmap"),
+    "dask": ("GaussianMixtureEM, dask (threads)", "complete", "memmap"),
+    "sklearn": ("scikit-learn, in memory", "complete", "memory"),
+    "nan": ("GaussianMixtureEM, 20% NaN, memmap", "missing", "memmap"),
+    "impute-fit": ("EMImputer.fit, 20% NaN, memmap", "missing", "memmap"),
+    "impute-transform": ("EMImputer.transform (beyond output)", "missing", "memmap"),
+    "hmm": ("HMMEM, one sequence, memmap", "complete", "memmap"),
+}
+
+
+def make_fit(mode, X, start):
+    """The fit of ``mode`` on ``X`` as a function of no argument, and the bytes of its output."""
     if mode == "sklearn":
         from sklearn.mixture import GaussianMixture
 
-        X = np.load(path)
-        fit = lambda: GaussianMixture(**options(start)).fit(X)  # noqa: E731
-    else:
-        from emlearn import GaussianMixtureEM
+        return (lambda: GaussianMixture(**options(start)).fit(X)), 0  # noqa: E731
+    from emlearn import HMMEM, EMImputer, GaussianMixtureEM
 
-        X = np.load(path, mmap_mode="r" if mode in ("memmap", "dask") else None)
-        if mode == "dask":
-            import dask
-            import dask.array as da
+    if mode == "dask":
+        import dask
+        import dask.array as da
 
-            dask.config.set(scheduler="threads")
-            X = da.from_array(X, chunks=(250_000, N_FEATURES))
-        fit = lambda: GaussianMixtureEM(**options(start)).fit(X)  # noqa: E731
+        dask.config.set(scheduler="threads")
+        X = da.from_array(X, chunks=(250_000, N_FEATURES))
+    if mode == "impute-fit":
+        return (lambda: EMImputer(max_iter=N_ITER, tol=0.0).fit(X)), 0  # noqa: E731
+    if mode == "impute-transform":
+        imputer = EMImputer(max_iter=N_ITER, tol=0.0).fit(X[:20_000])
+        return (lambda: imputer.transform(X)), X.shape[0] * X.shape[1] * X.itemsize
+    if mode == "hmm":
+        hmm = HMMEM(N_COMPONENTS, covariance_type="full", max_iter=N_ITER, tol=0.0,
+                    **_emission_start(start))
+        return (lambda: hmm.fit(X)), 0  # noqa: E731
+    return (lambda: GaussianMixtureEM(**options(start)).fit(X)), 0  # noqa: E731
+
+
+def child(mode, folder):
+    """Runs in a child: import, load, fit; prints its memory in MiB at each stage (json)."""
+    import emlearn  # noqa: F401  (the libraries every mode imports)
+    import sklearn.mixture  # noqa: F401
+
+    libraries = _current_rss_mib()
+    start = dict(np.load(os.path.join(folder, "start.npz")))
+    _, which, how = MODES[mode]
+    X = np.load(os.path.join(folder, f"{which}.npy"), mmap_mode="r" if how == "memmap" else None)
+    fit, output_bytes = make_fit(mode, X, start)
     before = peak_rss_mib()
     seconds = time.perf_counter()
-    fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit()
     seconds = time.perf_counter() - seconds
-    peak = peak_rss_mib()
-    print(json.dumps({"before": before, "peak": peak, "seconds": seconds}))
+    print(json.dumps({"libraries": libraries, "before": before, "peak": peak_rss_mib(),
+                      "output": output_bytes / 2**20, "seconds": seconds}))
 
 
-def run_child(mode, path, start_path):
-    result = subprocess.run([sys.executable, __file__, "--child", mode, path, start_path],
+def run_child(mode, folder):
+    result = subprocess.run([sys.executable, __file__, "--child", mode, folder],
                             capture_output=True, text=True)
     if result.returncode != 0:
         return {"error": result.stderr.strip().splitlines()[-1]}
@@ -105,33 +160,33 @@ def memory(n_samples):
     X = make_data(n_samples)
     input_mib = X.nbytes / 2**20
     with tempfile.TemporaryDirectory() as folder:
-        path, start_path = os.path.join(folder, "X.npy"), os.path.join(folder, "start.npz")
-        np.save(path, X)
-        np.savez(start_path, **starting_values(X))
+        np.save(os.path.join(folder, "complete.npy"), X)
+        np.savez(os.path.join(folder, "start.npz"), **starting_values(X))
+        X[np.random.RandomState(0).uniform(size=X.shape) < 0.2] = np.nan
+        np.save(os.path.join(folder, "missing.npy"), X)
         del X
         print(f"1. peak RSS of a fit: make_blobs {n_samples:,} x {N_FEATURES} float32 "
               f"({input_mib:.0f} MiB), {N_COMPONENTS} components, full, {N_ITER} iterations")
-        print(f"{'fit':28} {'peak MiB':>9} {'peak/input':>11} {'seconds':>8}")
+        print("   peak/input: the whole process; data+fit: peak minus the interpreter and "
+              "libraries;\n   fit adds: peak minus the process before the fit (loaded data "
+              "included), all over the input")
+        print(f"{'fit':38} {'peak MiB':>9} {'peak/input':>11} {'data+fit':>9} {'fit adds':>9} "
+              f"{'seconds':>8}")
         figures = {}
-        for mode, label in (("memory", "emlearn, array in memory"),
-                            ("memmap", "emlearn, np.memmap"),
-                            ("dask", "emlearn, dask array (threads)"),
-                            ("sklearn", "scikit-learn, array in memory")):
-            figures[mode] = run_child(mode, path, start_path)
-            result = figures[mode]
+        for mode, (label, _, _) in MODES.items():
+            result = figures[mode] = run_child(mode, folder)
             if "error" in result:
-                print(f"{label:28} failed: {result['error']}")
+                print(f"{label:38} failed: {result['error']}")
                 continue
-            print(f"{label:28} {result['peak']:9.0f} {result['peak'] / input_mib:11.2f} "
-                  f"{result['seconds']:8.2f}")
+            peak = result["peak"] - result["output"]  # transform: beyond its output
+            print(f"{label:38} {peak:9.0f} {peak / input_mib:11.2f} "
+                  f"{(peak - result['libraries']) / input_mib:9.2f} "
+                  f"{(peak - result['before']) / input_mib:9.2f} {result['seconds']:8.2f}")
         ours, theirs = figures["memory"], figures["sklearn"]
         if "error" not in ours and "error" not in theirs:
-            extra = ours["peak"] - ours["before"]
             print(f"ratio of peak RSS emlearn/scikit-learn (in memory): "
-                  f"{ours['peak'] / theirs['peak']:.2f}; emlearn's fit added {extra:.0f} MiB "
-                  f"({extra / input_mib:.2f}x the input) to the RSS of the loaded process "
-                  f"({ours['before']:.0f} MiB: Python, numpy, scipy, scikit-learn and the "
-                  "data)")
+                  f"{ours['peak'] / theirs['peak']:.2f}; time ratio "
+                  f"{ours['seconds'] / theirs['seconds']:.2f}")
 
 
 # -- 2. the cost of a cluster ------------------------------------------------------------------
@@ -176,7 +231,7 @@ def cluster_overhead(n_samples, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--child", nargs=3, metavar=("MODE", "DATA", "START"))
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "FOLDER"))
     args = parser.parse_args()
     if args.child:
         child(*args.child)

@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._core import criteria
 from ._core import validation as v
 from ._core.blocks import (BlockedData, BlockedModel, check_dask_array, is_dask_array,
-                           map_rows, prepare_block, prepare_rows, set_input_attributes)
+                           map_rows, prepare_block, prepare_rows, set_input_attributes,
+                           summary)
 from ._core.em import fit_restarts
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
@@ -386,10 +387,10 @@ class EMImputer(TransformerMixin, BaseEstimator):
     def _fit_blocks(self, X):
         """Fit on a dask array, block by block where the blocks live (``_core/blocks.py``).
 
-        The columns' observed means and spreads are dask reductions; the
-        standardized blocks are prepared and persisted on the workers.
+        The columns' observed counts, means and spreads come from the one pass
+        that checks the array; the blocks are standardized as they are prepared,
+        and persisted on the workers.
         """
-        import dask
         import dask.array as da
 
         if self.sample_posterior or self.add_indicator:
@@ -400,24 +401,23 @@ class EMImputer(TransformerMixin, BaseEstimator):
         X, _ = check_dask_array(X, allow_nan=True)
         set_input_attributes(self, X)
         self._bounds()
-        observed = ~da.isnan(X)
-        counts, center, spread = dask.compute(observed.sum(axis=0), da.nanmean(X, axis=0),
-                                              da.nanstd(X, axis=0))
-        self._model_features = np.flatnonzero(counts > 0)
+        known = summary(X)  # counts, means and spreads of the columns: the checks' pass
+        self._model_features = np.flatnonzero(known.counts > 0)
         if self._model_features.size == 0:
             raise ValueError("X has no observed value: there is nothing to fit.")
         columns = self._model_features
-        self._center = np.asarray(center, dtype=np.float64)[columns]
-        spread = np.asarray(spread, dtype=np.float64)[columns]
+        self._center = known.means[columns]
+        spread = np.sqrt(known.variances[columns])
         self._scale = np.where(spread > 0, spread, 1.0)
-        Z = ((X[:, columns].astype(np.float64) - self._center) / self._scale).persist()
-        observed = observed[:, columns]
-        per_row, log_jacobian = dask.compute(observed.sum(axis=1).mean(),
-                                             (observed @ np.log(self._scale)).mean())
+        # Standardized as each block is prepared (X is persisted; Z is not stored apart).
+        Z = (X[:, columns].astype(np.float64) - self._center) / self._scale
+        counts = known.counts[columns]
+        per_row = counts.sum() / X.shape[0]
+        log_jacobian = counts @ np.log(self._scale) / X.shape[0]
         rng = v.check_random_state("random_state", self.random_state)
         _, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
         family = self._family()
-        shift = family.shift_of(Z, True)
+        shift = np.zeros(len(columns))  # the observed means of standardized columns
         data = BlockedData(Z, functools.partial(prepare_block, family, shift,
                                                 self.n_components, True))
         model = BlockedModel(MixtureModel(self.n_components, family, self.init_params),

@@ -11,6 +11,8 @@ dask is optional: this module imports it only when a dask array is passed.
 """
 
 import functools
+import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,14 +26,65 @@ def is_dask_array(X):
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
 
 
-def check_dask_array(X, allow_nan):
-    """A 2-D float dask array with one chunk across columns; a ValueError otherwise.
+class Summary(NamedTuple):
+    """What a fit needs to know of a dask array before EM, from one pass over its blocks.
 
-    Infinite values (and NaN, unless allowed) are looked for in one pass.
+    Attributes
+    ----------
+    infinite, missing : bool
+        Whether an entry is infinite; whether one is NaN.
+    top, bottom : float
+        Largest and smallest non-NaN entries (NaN when there is none).
+    counts : ndarray of shape (n_features,)
+        Number of non-NaN entries of each column.
+    means, variances : ndarray of shape (n_features,)
+        Mean and (biased) variance of each column's non-NaN entries, in
+        float64 (NaN for a column without any).
     """
+
+    infinite: bool
+    missing: bool
+    top: float
+    bottom: float
+    counts: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+
+
+# The summary of the last array summarized, by its dask name (a token of its content):
+# the checks and the centering of a fit read it, so that they cost one pass together.
+_SUMMARIES = {}
+
+
+def summary(X):
+    """The :class:`Summary` of a dask array (computed once, with the active scheduler)."""
     import dask
     import dask.array as da
 
+    known = _SUMMARIES.get(X.name)
+    if known is not None:
+        return known
+    wide = X.astype(np.float64)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column or block
+        values = dask.compute(da.isinf(X).any(), da.isnan(X).any(), da.nanmax(X),
+                              da.nanmin(X), (~da.isnan(X)).sum(axis=0),
+                              da.nanmean(wide, axis=0), da.nanvar(wide, axis=0))
+    infinite, missing, top, bottom, counts, means, variances = values
+    known = Summary(bool(infinite), bool(missing), float(top), float(bottom),
+                    np.asarray(counts), np.asarray(means), np.asarray(variances))
+    _SUMMARIES.clear()
+    _SUMMARIES[X.name] = known
+    return known
+
+
+def check_dask_array(X, allow_nan):
+    """A 2-D float dask array with one chunk across columns, persisted, and whether it has
+    NaN; a ValueError otherwise.
+
+    Infinite values (and NaN, unless allowed) are looked for in the one pass of
+    :func:`summary`.
+    """
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D dask array, got {X.ndim} dimensions.")
     if X.shape[0] == 0 or X.shape[1] == 0:
@@ -43,11 +96,11 @@ def check_dask_array(X, allow_nan):
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     X = X.persist()
-    infinite, missing = dask.compute(da.isinf(X).any(), da.isnan(X).any())
-    if infinite or (missing and not allow_nan):
-        raise ValueError("Input X contains infinity or NaN." if infinite
+    found = summary(X)
+    if found.infinite or (found.missing and not allow_nan):
+        raise ValueError("Input X contains infinity or NaN." if found.infinite
                          else "Input X contains NaN.")
-    return X, bool(missing)
+    return X, found.missing
 
 
 class BlockedData:

@@ -16,7 +16,6 @@ mean instead, as scikit-learn does for every component.
 import dataclasses
 import math
 import numbers
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -234,8 +233,10 @@ def has_nan(X):
 
 def _columns_without_observed_value(X, sample_weight=None):
     """Columns of ``X`` that are NaN in every row (of non-zero weight)."""
-    if hasattr(X, "compute"):  # a dask array: one pass where the blocks live
-        return np.flatnonzero(np.asarray(np.isnan(X).all(axis=0).compute()))
+    if hasattr(X, "compute"):  # a dask array: from the one pass of its summary
+        from ..blocks import summary
+
+        return np.flatnonzero(summary(X).counts == 0)
     if not has_nan(X):
         return np.zeros(0, dtype=np.intp)
     observed = np.zeros(X.shape[1], dtype=bool)
@@ -251,14 +252,11 @@ def _extremes(X):
     """``(max, min)`` of the non-NaN entries of ``X`` (NaN when there is none)."""
     if X.size == 0:
         return np.nan, np.nan
-    if hasattr(X, "compute"):  # a dask array
-        import dask
-        import dask.array as da
+    if hasattr(X, "compute"):  # a dask array: from the one pass of its summary
+        from ..blocks import summary
 
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN block
-            top, bottom = dask.compute(da.nanmax(X), da.nanmin(X))
-        return float(top), float(bottom)
+        known = summary(X)
+        return known.top, known.bottom
     flat = X.reshape(-1)
     return float(np.fmax.reduce(flat)), float(np.fmin.reduce(flat))
 
@@ -555,10 +553,9 @@ class GaussianFamily:
 
     def shift_of(self, X, has_nan):
         """The center blocks of a dask array share: its (observed) column means."""
-        import dask.array as da
+        from ..blocks import summary
 
-        mean = da.nanmean(X, axis=0) if has_nan else X.mean(axis=0)
-        return np.asarray(mean.astype(np.float64).compute())
+        return summary(X).means
 
     def complete_rows(self, data):
         """Rows without missing entries to start from (missing ones set to the column means)."""

@@ -160,3 +160,13 @@ def test_bad_dask_input_is_a_clear_error():
 def test_importing_emlearn_does_not_import_dask():
     code = "import sys, emlearn; assert 'dask' not in sys.modules, 'dask imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_one_pass_summary_belongs_to_its_array():
+    """The checks of a fit read a one-pass summary of the array, kept by the array's dask
+    name: another array of the same shape (the caller's array changed) is checked anew."""
+    X = blobs_with_holes(missing=False)
+    GaussianMixtureEM(3, max_iter=2, random_state=0).fit(da.from_array(X, chunks=(1000, 3)))
+    X[10, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        GaussianMixtureEM(3, max_iter=2, random_state=0).fit(da.from_array(X, chunks=(1000, 3)))

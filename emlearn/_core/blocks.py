@@ -51,8 +51,9 @@ class Summary(NamedTuple):
     variances: np.ndarray
 
 
-# The summary of the last array summarized, by its dask name (a token of its content):
-# the checks and the centering of a fit read it, so that they cost one pass together.
+# The summary of the array being fitted, by its dask name: the checks and the centering
+# of a fit read it, so that they cost one pass together.  Every fit's check computes it
+# afresh (the numpy array behind a dask array may have changed since the last fit).
 _SUMMARIES = {}
 
 
@@ -96,6 +97,7 @@ def check_dask_array(X, allow_nan):
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     X = X.persist()
+    _SUMMARIES.clear()
     found = summary(X)
     if found.infinite or (found.missing and not allow_nan):
         raise ValueError("Input X contains infinity or NaN." if found.infinite

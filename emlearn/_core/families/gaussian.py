@@ -559,7 +559,10 @@ class GaussianFamily:
         return data.cache(self.covariance) if cache else data
 
     def shift_of(self, X, has_nan):
-        """The center blocks of a dask array share: its (observed) column means."""
+        """The center all parts (dask blocks, parts of a long array) share: the
+        (observed) column means, read part by part from a numpy array or memmap."""
+        if not hasattr(X, "compute"):
+            return observed_means(X)
         import dask.array as da
 
         mean = da.nanmean(X, axis=0) if has_nan else X.mean(axis=0)

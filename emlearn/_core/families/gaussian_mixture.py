@@ -282,9 +282,13 @@ class GaussianMixtureFamily:
         return array
 
     # -- data --------------------------------------------------------------------------------
-    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False):
+    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
+                incomplete=None):
         return self.gaussians.prepare(X, sample_weight, n_components * self.n_mix, shift,
-                                      cache)
+                                      cache, incomplete)
+
+    def shift_of(self, X, has_nan):
+        return self.gaussians.shift_of(X, has_nan)
 
     def complete_rows(self, data):
         return data

@@ -218,10 +218,11 @@ class HiddenMarkovModel:
         """The E-step part by part: the same totals, memory bounded by a part."""
         training = data.training
 
-        def emissions(part):
+        def emissions(part, statistics=True):
             rows = data.stream_rows(part)
-            evaluator = self.family.evaluator(training.prepare(training.X[rows]),
-                                              params.emission)
+            # The rows' statistics terms are kept for the statistics, if asked for.
+            emission = training.prepare(training.X[rows], cache=statistics)
+            evaluator = self.family.evaluator(emission, params.emission)
             log_B = evaluator.log_likelihood()
             clamp = training.clamp(rows)
             if clamp is not None:

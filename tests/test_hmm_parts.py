@@ -193,7 +193,7 @@ def test_e_step_by_parts_is_exact_across_pieces():
     with np.errstate(divide="ignore"):
         reference = forward_backward_log(log_B.T, np.log(startprob), np.log(transmat))
 
-    def emissions(part):
+    def emissions(part, statistics=True):
         return log_B[:, part.start:part.stop].copy(), lambda w: _Sum(w.sum(axis=1))
 
     parts = hmm_parts.plan_parts([n], 70)
@@ -290,3 +290,21 @@ def test_fit_of_one_long_memmapped_sequence_has_bounded_memory(tmp_path):
     assert result.returncode == 0, result.stderr
     added = float(result.stdout.split()[-1])
     assert added < 0.5
+
+
+def test_filter_ends_is_the_last_row_of_forward_filter():
+    from emlearn._hmm.filtering import filter_ends, forward_filter
+
+    rng = np.random.RandomState(4)
+    K, n = 3, 700
+    log_B = rng.normal(scale=2.0, size=(K, n))
+    log_B[:, 650] = [-2000.0, -1000.0, -3000.0]  # the scaled recursion underflows here
+    transmat = rng.dirichlet(np.ones(K), size=K)
+    startprob = np.array([0.2, 0.3, 0.5])
+    sequences = make_sequences(n, sequence_ids=rng.randint(0, 5, size=n))
+    log_likelihood, last = filter_ends(log_B, startprob, transmat, sequences)
+    filtered, log_predictive = forward_filter(log_B, startprob, transmat, sequences)
+    ends = sequences.order[sequences.starts + sequences.lengths - 1]
+    np.testing.assert_allclose(last, filtered[ends], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(log_likelihood, sequences.sum_per_sequence(log_predictive),
+                               rtol=1e-12)

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .filtering import forward_filter
+from .filtering import filter_ends
 from .forward_backward import ForwardBackward
 from .sequences import Sequences
 
@@ -164,10 +164,12 @@ def e_step_by_parts(parts, emissions, startprob, transmat):
     parts : list of Part
         From :func:`plan_parts`, in stream order.
     emissions : callable
-        ``emissions(part) -> (log_B, statistics)``: the part's emission
-        log-likelihoods (n_components, n_rows), rows in stream order (known
-        states already clamped), and ``statistics(weights)`` the emission
-        statistics for weights (n_components, n_rows).
+        ``emissions(part, statistics=True) -> (log_B, statistics)``: the
+        part's emission log-likelihoods (n_components, n_rows), rows in stream
+        order (known states already clamped), and ``statistics(weights)`` the
+        emission statistics for weights (n_components, n_rows);
+        ``statistics=False`` tells that they will not be asked for (the
+        forward pass over pieces), so nothing need be kept for them.
     startprob : ndarray of shape (n_components,)
     transmat : ndarray of shape (n_components, n_components)
 
@@ -234,13 +236,13 @@ def _forward_over_pieces(pieces, emissions, startprob, transmat):
     log_likelihood = 0.0
     start = startprob
     for piece in pieces:
-        log_B, _ = emissions(piece)
-        filtered, log_predictive = forward_filter(log_B, start, transmat,
-                                                  _one_sequence(piece.n_rows))
-        log_likelihood += log_predictive.sum()
+        log_B, _ = emissions(piece, statistics=False)
+        piece_log_likelihood, last = filter_ends(log_B, start, transmat,
+                                                 _one_sequence(piece.n_rows))
+        log_likelihood += piece_log_likelihood[0]
         if not np.isfinite(log_likelihood):
             break
-        last = filtered[-1].copy()  # a view would keep the piece's whole array alive
+        last = last[0]
         predictive.append(start)
         last_filtered.append(last)
         following = last @ transmat

@@ -107,6 +107,7 @@ class TrainingRows:
     """
 
     def __init__(self, X, family, n_components, shift=None, incomplete=None, labels=None):
+        # float32 only when the E-step runs by parts: rows are converted when read.
         self.X = X
         self.family = family
         self.n_components = n_components
@@ -117,6 +118,10 @@ class TrainingRows:
     @property
     def n_samples(self):
         return self.X.shape[0]
+
+    def rows(self, index):
+        """Rows of ``X`` (an index or a slice) in float64: a part-sized copy, or a view."""
+        return np.asarray(self.X[index], dtype=np.float64)
 
     def prepare(self, rows, cache=True):
         """Rows in the family's form, around the common center."""
@@ -133,11 +138,11 @@ class TrainingRows:
         """Emission data and known states to start from: all rows (``prepared`` when
         given), or a uniform sample of ``INIT_ROWS`` rows in their order."""
         if self.n_samples <= INIT_ROWS:
-            emission = self.prepare(self.X) if prepared is None else prepared
+            emission = self.prepare(self.rows(slice(None))) if prepared is None else prepared
             return emission, self.labels
         rows = np.sort(random_state.choice(self.n_samples, size=INIT_ROWS, replace=False))
         labels = None if self.labels is None else self.labels[rows]
-        return self.prepare(np.asarray(self.X[rows]), cache=False), labels
+        return self.prepare(self.rows(rows), cache=False), labels
 
 
 class HiddenMarkovModel:
@@ -221,7 +226,7 @@ class HiddenMarkovModel:
         def emissions(part, statistics=True):
             rows = data.stream_rows(part)
             # The rows' statistics terms are kept for the statistics, if asked for.
-            emission = training.prepare(training.X[rows], cache=statistics)
+            emission = training.prepare(training.rows(rows), cache=statistics)
             evaluator = self.family.evaluator(emission, params.emission)
             log_B = evaluator.log_likelihood()
             clamp = training.clamp(rows)
@@ -749,10 +754,22 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     def _fitted_family(self):
         return self._family().fitted(self)
 
-    def _check_X(self, X, reset, family):
-        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=1,
+    def _check_X(self, X, reset, family, keep_float32=False):
+        """Validated ``X`` in float64; float32 kept as it is with ``keep_float32`` (the
+        E-step by parts converts a part at a time: a large array is not copied)."""
+        dtype = (np.float64, np.float32) if keep_float32 else np.float64
+        X = validate_data(self, X, reset=reset, dtype=dtype, ensure_min_samples=1,
                           ensure_all_finite="allow-nan" if family.allow_nan else True)
         return family.check_X(X)
+
+    def _surely_by_parts(self, X, family):
+        """Whether the E-step of training data ``X`` (not validated yet) will run by parts,
+        whatever its missing values and known states (which only add to its memory)."""
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2:
+            return False
+        per_row = _e_step_bytes_per_row(family, self.n_components, shape[1], False, False)
+        return shape[0] * per_row > hmm_parts.PART_BYTES
 
     def _starting_values(self, family, n_features):
         """User-given starting values, validated, as copies."""
@@ -826,7 +843,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         family = self._family()
         if is_dask_array(X):
             return self._fit_blocks(X, y, lengths, sequence_ids, states, family)
-        X = self._check_X(X, reset=True, family=family)
+        X = self._check_X(X, reset=True, family=family,
+                          keep_float32=self._surely_by_parts(X, family))
         _reject_positional_lengths(y, X)
         random_state = v.check_random_state("random_state", self.random_state)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
@@ -857,9 +875,13 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         incomplete = bool(family.allow_nan and has_nan(X))
         per_row = _e_step_bytes_per_row(family, K, X.shape[1], incomplete, labels is not None)
         if X.shape[0] * per_row <= hmm_parts.PART_BYTES:
-            return HMMData(family.prepare(X, n_components=K, cache=True),
-                           ForwardBackward(sequences), clamp_of_labels(labels, K),
-                           TrainingRows(X, family, K, labels=labels))
+            X = X.astype(np.float64, copy=False)  # (float32 is kept for parts only)
+            emission = family.prepare(X, n_components=K, cache=True)
+            # A sample of rows for starting values is taken as the parts path takes it.
+            training = TrainingRows(X, family, K, getattr(emission, "shift", None),
+                                    incomplete, labels)
+            return HMMData(emission, ForwardBackward(sequences), clamp_of_labels(labels, K),
+                           training)
         # One center for every part, so that their statistics add as they are.
         shift = family.shift_of(X, incomplete)
         training = TrainingRows(X, family, K, shift, incomplete, labels)

@@ -308,3 +308,55 @@ def test_filter_ends_is_the_last_row_of_forward_filter():
     np.testing.assert_allclose(last, filtered[ends], rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(log_likelihood, sequences.sum_per_sequence(log_predictive),
                                rtol=1e-12)
+
+
+def test_starting_values_from_a_sample_of_many_rows(monkeypatch, recorded_plans):
+    """Beyond INIT_ROWS rows, k-means sees a uniform sample (both paths the same one)."""
+    clustered = []
+    kmeans = hmm_module.kmeans_labels
+
+    def recording(X, n_clusters, random_state):
+        clustered.append(X.shape[0])
+        return kmeans(X, n_clusters, random_state)
+
+    monkeypatch.setattr(hmm_module, "kmeans_labels", recording)
+    monkeypatch.setattr(hmm_module, "INIT_ROWS", 300)
+    rng = np.random.RandomState(2)
+    X = _rows("gaussian", rng, _chain(rng, N_ROWS), nan=True)
+    options = dict(n_components=3, max_iter=5, tol=0, random_state=0)
+    one_shot, by_parts, _ = _fit_both(monkeypatch, recorded_plans, X, options, {})
+    assert clustered == [300, 300]
+    _assert_same_fit(one_shot, by_parts)
+
+
+def test_known_states_start_from_the_sampled_labels(monkeypatch):
+    monkeypatch.setattr(hmm_module, "INIT_ROWS", 300)
+    monkeypatch.setattr(hmm_parts, "PART_BYTES", 0)
+    monkeypatch.setattr(hmm_module, "kmeans_labels", None)  # never called: labels suffice
+    rng = np.random.RandomState(8)
+    truth = _chain(rng, N_ROWS)
+    X = _rows("gaussian", rng, truth)
+    states = np.where(rng.uniform(size=N_ROWS) < 0.5, truth, -1)
+    model = HMMEM(3, max_iter=0, random_state=0).fit(X, states=states)
+    centers = [X[truth == k].mean(axis=0) for k in range(3)]
+    np.testing.assert_allclose(model.means_, centers, atol=0.3)
+
+
+def test_float32_rows_are_read_part_by_part(monkeypatch, recorded_plans):
+    """A float32 array is not copied whole to float64: parts are converted as read."""
+    seen = []
+    training_data = HMMEM._training_data
+
+    def recording(self, X, *args):
+        seen.append(X)
+        return training_data(self, X, *args)
+
+    monkeypatch.setattr(HMMEM, "_training_data", recording)
+    rng = np.random.RandomState(6)
+    X = _rows("gaussian", rng, _chain(rng, N_ROWS), nan=True).astype(np.float32)
+    options = dict(n_components=3, max_iter=5, tol=0, random_state=0)
+    one_shot, by_parts, _ = _fit_both(monkeypatch, recorded_plans, X, options,
+                                      {"lengths": [200, 1000]})
+    assert seen[0].dtype == np.float64  # the one-shot path, as before
+    assert seen[1] is X or np.shares_memory(seen[1], X)
+    _assert_same_fit(one_shot, by_parts)

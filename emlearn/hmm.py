@@ -600,6 +600,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     With priors other than 1 the M-step maximizes the posterior, so the
     log-likelihood may (slightly) decrease between iterations.
 
+    **Memory.**  When the E-step of all rows at once would need more than
+    64 MiB, :meth:`fit` runs it part by part: short sequences grouped whole,
+    a long sequence cut into pieces whose forward-backward is exact across
+    the cuts (two passes over its pieces).  Memory beyond ``X`` then stays
+    bounded by a part, even for one very long sequence in an ``np.memmap``
+    (float64 or float32: parts are converted as they are read), and the fit
+    is the same to rounding.  Starting values not given come from at most
+    200,000 rows drawn uniformly.
+
     Examples
     --------
     >>> import numpy as np

@@ -48,12 +48,13 @@ MIN_PART_ROWS = 64
 def e_step_bytes_per_row(n_components, n_statistics, extra=0):
     """Working bytes of the one-shot E-step per row.
 
-    Emission log-likelihoods, the packed emission, forward, backward and
-    posterior buffers and the posteriors in row order (about six ``K``-vectors
-    of float64), the emission statistics' terms (``n_statistics`` floats),
-    plus ``extra`` bytes (a known-state clamp, grouped missing values).
+    Emission log-likelihoods (and their temporaries), the packed emission,
+    forward, backward and posterior buffers and the posteriors in row order
+    (about eight ``K``-vectors of float64, as measured), the emission
+    statistics' terms (``n_statistics`` floats), plus ``extra`` bytes (a
+    known-state clamp, grouped missing values).
     """
-    return 8 * (6 * n_components + n_statistics) + extra
+    return 8 * (8 * n_components + n_statistics) + extra
 
 
 def rows_per_part(bytes_per_row, budget=None):

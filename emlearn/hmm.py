@@ -25,8 +25,8 @@ from ._core.families.gaussian import has_nan
 from ._core.init import kmeans_labels
 from ._core.mixture_model import INIT_ROWS
 from ._core.threads import single_threaded_blas
-from ._hmm.filtering import forward_filter
 from ._hmm import parts as hmm_parts
+from ._hmm.filtering import forward_filter
 from ._hmm.forward_backward import ForwardBackward
 from ._hmm.sequences import make_sequences
 
@@ -267,11 +267,6 @@ def is_memoryless(transmat):
     return len(transmat) > 1 and bool(np.ptp(transmat, axis=0).max() < 1e-9)
 
 
-def known_states_clamp(states, n_samples, n_components):
-    """The E-step clamp of ``states`` (-1: unknown), or None when none is known."""
-    return clamp_of_labels(known_state_labels(states, n_samples, n_components), n_components)
-
-
 def known_state_labels(states, n_samples, n_components):
     """``states`` validated as integer labels (-1: unknown), or None when none is known."""
     if states is None:
@@ -330,16 +325,9 @@ def _initial_rows(data, random_state):
 
 def _e_step_bytes_per_row(family, n_components, n_features, incomplete, known_states):
     """What the one-shot E-step holds per training row (see ``hmm_parts``)."""
-    gaussians = getattr(family, "gaussians", family)  # a state's mixture: its Gaussians
-    kind = getattr(gaussians, "covariance", None)
-    n_statistics = n_features if kind is None else kind.n_statistics(n_features)
-    # Mixture emissions keep a log-likelihood per mixture component and state.
-    extra = 16 * n_components * getattr(family, "n_mix", 0)
-    if incomplete:  # rows grouped by pattern: values and observed mask, as float64
-        extra += 16 * (n_features + 1) + n_features + 8
-    if known_states:
-        extra += 8 * n_components
-    return hmm_parts.e_step_bytes_per_row(n_components, n_statistics, extra)
+    floats = family.row_floats(n_components, n_features, incomplete)
+    clamp = 8 * n_components if known_states else 0
+    return hmm_parts.e_step_bytes_per_row(n_components, floats, clamp)
 
 
 def _prepare_hmm_block(family, shift, n_components, has_nan, block_lengths, block, start,

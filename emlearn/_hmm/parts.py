@@ -45,16 +45,16 @@ PART_BYTES = 1 << 26
 MIN_PART_ROWS = 64
 
 
-def e_step_bytes_per_row(n_components, n_statistics, extra=0):
+def e_step_bytes_per_row(n_components, emission_floats, extra=0):
     """Working bytes of the one-shot E-step per row.
 
     Emission log-likelihoods (and their temporaries), the packed emission,
     forward, backward and posterior buffers and the posteriors in row order
-    (about eight ``K``-vectors of float64, as measured), the emission
-    statistics' terms (``n_statistics`` floats), plus ``extra`` bytes (a
-    known-state clamp, grouped missing values).
+    (about eight ``K``-vectors of float64, as measured), the prepared
+    emission data (``emission_floats`` float64 values, e.g. the statistics'
+    terms), plus ``extra`` bytes (a known-state clamp).
     """
-    return 8 * (8 * n_components + n_statistics) + extra
+    return int(8 * (8 * n_components + emission_floats) + extra)
 
 
 def rows_per_part(bytes_per_row, budget=None):

@@ -165,6 +165,10 @@ class CategoricalFamily(SymbolProbabilities):
     def shift_of(self, X, has_nan):
         return None  # symbols are not centered
 
+    def row_floats(self, n_components, n_features, incomplete=False):
+        """Per row: the symbol and its sparse indicator entry (value, index, pointer)."""
+        return 3
+
     def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
                 incomplete=None):
         return CategoricalData(X, sample_weight, self.n_symbols)

@@ -558,6 +558,15 @@ class GaussianFamily:
                 else CenteredData(X, shift, sample_weight))
         return data.cache(self.covariance) if cache else data
 
+    def row_floats(self, n_components, n_features, incomplete=False):
+        """Float64 values the prepared data and evaluation hold per row, beyond the
+        ``n_components`` log-likelihoods: the statistics terms of complete rows, or
+        rows grouped by pattern (centered values and observed mask, and the mask)."""
+        floats = self.covariance.n_statistics(n_features)
+        if incomplete:
+            floats += 2 * (n_features + 1) + n_features / 8 + 1
+        return floats
+
     def shift_of(self, X, has_nan):
         """The center all parts (dask blocks, parts of a long array) share: the
         (observed) column means, read part by part from a numpy array or memmap."""

@@ -21,8 +21,11 @@ from ._core.em import EMRun, fit_restarts, restart_seeds, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import DEFAULT_FAMILY, FAMILIES
 from ._core.families.base import Statistics, dirichlet_mode, keep_unvisited
+from ._core.families.gaussian import has_nan
 from ._core.init import kmeans_labels
+from ._core.mixture_model import INIT_ROWS
 from ._core.threads import single_threaded_blas
+from ._hmm import parts as hmm_parts
 from ._hmm.filtering import forward_filter
 from ._hmm.forward_backward import ForwardBackward
 from ._hmm.sequences import make_sequences
@@ -52,17 +55,94 @@ class HMMStats(Statistics):
 
 
 class HMMData(NamedTuple):
-    """Everything the E-step needs about the training data, prepared once."""
+    """Everything the one-shot E-step needs about the training data, prepared once."""
 
     emission: object
     forward_backward: ForwardBackward
     # (n_components, n_samples): 0 where a row may be in a state, -inf where its known
     # state rules the state out (semi-supervised fit); None without known states.
     clamp: np.ndarray = None
+    # The training rows starting values are computed from (a sample of them when
+    # there are many); None: ``emission`` itself (dask samples, streaming batches).
+    training: "TrainingRows" = None
 
     @property
     def total_weight(self):
         return float(self.forward_backward.sequences.n_samples)
+
+
+class HMMPartedData(NamedTuple):
+    """Training data the E-step visits part by part (see :mod:`emlearn._hmm.parts`):
+    nothing is prepared for all rows at once."""
+
+    training: "TrainingRows"
+    sequences: object
+    parts: list
+
+    @property
+    def total_weight(self):
+        return float(self.sequences.n_samples)
+
+    def stream_rows(self, part):
+        """Row indices (a slice when the sequences are contiguous) of a part."""
+        return self.sequences.stream_rows(part.start, part.stop)
+
+
+class TrainingRows:
+    """The validated training array, for what reads rows of it: parts and starting values.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Possibly a (read-only) memmap: only parts of it are ever copied.
+    family : emission family (configured)
+    n_components : int
+    shift : ndarray of shape (n_features,) or None
+        The center every part is prepared around (so their statistics add
+        without re-centering); None: each preparation takes its own.
+    incomplete : bool or None
+        Whether every part takes the missing-data form (None: when it has NaN).
+    labels : ndarray of int of shape (n_samples,) or None
+        Known states (-1: unknown), or None.
+    """
+
+    def __init__(self, X, family, n_components, shift=None, incomplete=None, labels=None):
+        # float32 only when the E-step runs by parts: rows are converted when read.
+        self.X = X
+        self.family = family
+        self.n_components = n_components
+        self.shift = shift
+        self.incomplete = incomplete
+        self.labels = labels
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    def rows(self, index):
+        """Rows of ``X`` (an index or a slice) in float64: a part-sized copy, or a view."""
+        return np.asarray(self.X[index], dtype=np.float64)
+
+    def prepare(self, rows, cache=True):
+        """Rows in the family's form, around the common center."""
+        return self.family.prepare(rows, n_components=self.n_components, shift=self.shift,
+                                   cache=cache, incomplete=self.incomplete)
+
+    def clamp(self, rows):
+        """The E-step clamp of the known states of ``rows`` (an index), or None."""
+        if self.labels is None:
+            return None
+        return clamp_of_labels(self.labels[rows], self.n_components)
+
+    def initial(self, random_state, prepared=None):
+        """Emission data and known states to start from: all rows (``prepared`` when
+        given), or a uniform sample of ``INIT_ROWS`` rows in their order."""
+        if self.n_samples <= INIT_ROWS:
+            emission = self.prepare(self.rows(slice(None))) if prepared is None else prepared
+            return emission, self.labels
+        rows = np.sort(random_state.choice(self.n_samples, size=INIT_ROWS, replace=False))
+        labels = None if self.labels is None else self.labels[rows]
+        return self.prepare(self.rows(rows), cache=False), labels
 
 
 class HiddenMarkovModel:
@@ -96,16 +176,17 @@ class HiddenMarkovModel:
         given = {name: self.inits[name] for name in family.parameter_names
                  if name in self.inits}
         if len(given) < len(family.parameter_names):
+            emission, labels = _initial_rows(data, random_state)
             resp = None
             if family.needs_responsibilities:
-                rows = family.complete_rows(data.emission)
-                resp = _responsibilities_of_known_states(data.clamp)
+                rows = family.complete_rows(emission)
+                resp = _responsibilities_of_known_states(labels, self.n_components)
                 if resp is None:
                     # (rows filled as they are read, for data grouped part by part)
                     resp = self._initial_responsibilities(np.asarray(rows.X), random_state)
             else:
                 resp = np.empty((self.n_components, 0))
-            given = {**family.initialize(data.emission, resp, random_state), **given}
+            given = {**family.initialize(emission, resp, random_state), **given}
         return family.assemble(given)
 
     def _initial_responsibilities(self, X, random_state):
@@ -124,6 +205,8 @@ class HiddenMarkovModel:
 
     # -- EM steps ------------------------------------------------------------------
     def e_step(self, data, params):
+        if isinstance(data, HMMPartedData):
+            return self._e_step_by_parts(data, params)
         fb = data.forward_backward
         with single_threaded_blas():
             evaluator = self.family.evaluator(data.emission, params.emission)
@@ -135,6 +218,27 @@ class HiddenMarkovModel:
             stats = HMMStats(gamma[fb.sequences.first_rows].sum(axis=0), xi,
                              evaluator.statistics(gamma.T))
         return log_likelihood.sum() / fb.sequences.n_samples, stats
+
+    def _e_step_by_parts(self, data, params):
+        """The E-step part by part: the same totals, memory bounded by a part."""
+        training = data.training
+
+        def emissions(part, statistics=True):
+            rows = data.stream_rows(part)
+            # The rows' statistics terms are kept for the statistics, if asked for.
+            emission = training.prepare(training.rows(rows), cache=statistics)
+            evaluator = self.family.evaluator(emission, params.emission)
+            log_B = evaluator.log_likelihood()
+            clamp = training.clamp(rows)
+            if clamp is not None:
+                log_B += clamp
+            return log_B, evaluator.statistics
+
+        with single_threaded_blas():
+            totals = hmm_parts.e_step_by_parts(data.parts, emissions, params.startprob,
+                                               params.transmat)
+        stats = HMMStats(totals.start, totals.transitions, totals.emission)
+        return totals.log_likelihood / data.sequences.n_samples, stats
 
     def m_step(self, stats, params):
         startprob, transmat = params.startprob, params.transmat
@@ -163,8 +267,8 @@ def is_memoryless(transmat):
     return len(transmat) > 1 and bool(np.ptp(transmat, axis=0).max() < 1e-9)
 
 
-def known_states_clamp(states, n_samples, n_components):
-    """The E-step clamp of ``states`` (-1: unknown), or None when none is known."""
+def known_state_labels(states, n_samples, n_components):
+    """``states`` validated as integer labels (-1: unknown), or None when none is known."""
     if states is None:
         return None
     labels = np.asarray(states)
@@ -178,23 +282,52 @@ def known_states_clamp(states, n_samples, n_components):
     if np.any((labels < -1) | (labels >= n_components)):
         raise ValueError(f"states must lie in -1 .. n_components - 1 = {n_components - 1} "
                          "(-1 marks a row whose state is unknown).")
+    if not np.any(labels >= 0):
+        return None
+    return labels
+
+
+def clamp_of_labels(labels, n_components):
+    """(n_components, n_rows): 0 where a row may be in a state, -inf where its known
+    state (``labels``, -1: unknown) rules the state out; None when none is known."""
+    if labels is None:
+        return None
     known = np.flatnonzero(labels >= 0)
     if not known.size:
         return None
-    clamp = np.zeros((n_components, n_samples))
+    clamp = np.zeros((n_components, len(labels)))
     clamp[:, known] = -np.inf
     clamp[labels[known], known] = 0.0
     return clamp
 
 
-def _responsibilities_of_known_states(clamp):
-    """Starting responsibilities from the known states when every state has some rows."""
-    if clamp is None:
+def _responsibilities_of_known_states(labels, n_components):
+    """Starting responsibilities from the known states (one-hot rows, zero rows for the
+    unknown) when every state has some rows; None otherwise."""
+    if labels is None:
         return None
-    known = np.isfinite(clamp) & ~np.isfinite(clamp).all(axis=0)
-    if not known.any(axis=1).all():
+    known = np.flatnonzero(labels >= 0)
+    if np.unique(labels[known]).size < n_components:
         return None
-    return known.astype(np.float64)
+    resp = np.zeros((n_components, len(labels)))
+    resp[labels[known], known] = 1.0
+    return resp
+
+
+def _initial_rows(data, random_state):
+    """The emission data and known states starting values are computed from."""
+    if isinstance(data, HMMPartedData):
+        return data.training.initial(random_state)
+    if data.training is None:
+        return data.emission, None
+    return data.training.initial(random_state, prepared=data.emission)
+
+
+def _e_step_bytes_per_row(family, n_components, n_features, incomplete, known_states):
+    """What the one-shot E-step holds per training row (see ``hmm_parts``)."""
+    floats = family.row_floats(n_components, n_features, incomplete)
+    clamp = 8 * n_components if known_states else 0
+    return hmm_parts.e_step_bytes_per_row(n_components, floats, clamp)
 
 
 def _prepare_hmm_block(family, shift, n_components, has_nan, block_lengths, block, start,
@@ -215,7 +348,7 @@ def _hmm_sample(family, shift, n_components, rows):
 def _sequences_in_runs(n_samples, lengths, sequence_ids):
     """The sequences of a dask array, whose blocks need each sequence's rows contiguous."""
     sequences = make_sequences(n_samples, lengths, sequence_ids)
-    if not np.array_equal(sequences.order, np.arange(n_samples)):
+    if not sequences.contiguous:
         raise ValueError("With a dask array X, each sequence's rows must be contiguous "
                          "(pass lengths, or sequence_ids in runs).")
     return sequences
@@ -473,6 +606,15 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     With priors other than 1 the M-step maximizes the posterior, so the
     log-likelihood may (slightly) decrease between iterations.
 
+    **Memory.**  When the E-step of all rows at once would need more than
+    64 MiB, :meth:`fit` runs it part by part: short sequences grouped whole,
+    a long sequence cut into pieces whose forward-backward is exact across
+    the cuts (two passes over its pieces).  Memory beyond ``X`` then stays
+    bounded by a part, even for one very long sequence in an ``np.memmap``
+    (float64 or float32: parts are converted as they are read), and the fit
+    is the same to rounding.  Starting values not given come from at most
+    200,000 rows drawn uniformly.
+
     Examples
     --------
     >>> import numpy as np
@@ -627,10 +769,22 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     def _fitted_family(self):
         return self._family().fitted(self)
 
-    def _check_X(self, X, reset, family):
-        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=1,
+    def _check_X(self, X, reset, family, keep_float32=False):
+        """Validated ``X`` in float64; float32 kept as it is with ``keep_float32`` (the
+        E-step by parts converts a part at a time: a large array is not copied)."""
+        dtype = (np.float64, np.float32) if keep_float32 else np.float64
+        X = validate_data(self, X, reset=reset, dtype=dtype, ensure_min_samples=1,
                           ensure_all_finite="allow-nan" if family.allow_nan else True)
         return family.check_X(X)
+
+    def _surely_by_parts(self, X, family):
+        """Whether the E-step of training data ``X`` (not validated yet) will run by parts,
+        whatever its missing values and known states (which only add to its memory)."""
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2:
+            return False
+        per_row = _e_step_bytes_per_row(family, self.n_components, shape[1], False, False)
+        return shape[0] * per_row > hmm_parts.PART_BYTES
 
     def _starting_values(self, family, n_features):
         """User-given starting values, validated, as copies."""
@@ -704,7 +858,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         family = self._family()
         if is_dask_array(X):
             return self._fit_blocks(X, y, lengths, sequence_ids, states, family)
-        X = self._check_X(X, reset=True, family=family)
+        X = self._check_X(X, reset=True, family=family,
+                          keep_float32=self._surely_by_parts(X, family))
         _reject_positional_lengths(y, X)
         random_state = v.check_random_state("random_state", self.random_state)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
@@ -715,9 +870,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                 f"{self.n_components}, n_samples = {X.shape[0]}"
             )
         model = self._hidden_markov_model(family, X)
-        data = HMMData(family.prepare(X, n_components=self.n_components, cache=True),
-                       ForwardBackward(sequences),
-                       known_states_clamp(states, X.shape[0], self.n_components))
+        data = self._training_data(X, family, sequences, states)
         run = fit_restarts(
             model, data, n_init=self.n_init, random_state=random_state,
             n_jobs=self.n_jobs, tol=self.tol, max_iter=self.max_iter, verbose=self.verbose,
@@ -728,6 +881,27 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         self._set_fitted(run, family)
         self._stream = None  # a later partial_fit starts a new stream
         return self
+
+    def _training_data(self, X, family, sequences, states):
+        """The E-step's data: prepared once for all rows when that fits
+        ``hmm_parts.PART_BYTES``, else read part by part at every E-step."""
+        K = self.n_components
+        labels = known_state_labels(states, X.shape[0], K)
+        incomplete = bool(family.allow_nan and has_nan(X))
+        per_row = _e_step_bytes_per_row(family, K, X.shape[1], incomplete, labels is not None)
+        if X.shape[0] * per_row <= hmm_parts.PART_BYTES:
+            X = X.astype(np.float64, copy=False)  # (float32 is kept for parts only)
+            emission = family.prepare(X, n_components=K, cache=True)
+            # A sample of rows for starting values is taken as the parts path takes it.
+            training = TrainingRows(X, family, K, getattr(emission, "shift", None),
+                                    incomplete, labels)
+            return HMMData(emission, ForwardBackward(sequences), clamp_of_labels(labels, K),
+                           training)
+        # One center for every part, so that their statistics add as they are.
+        shift = family.shift_of(X, incomplete)
+        training = TrainingRows(X, family, K, shift, incomplete, labels)
+        parts = hmm_parts.plan_parts(sequences.lengths, hmm_parts.rows_per_part(per_row))
+        return HMMPartedData(training, sequences, parts)
 
     def _fit_blocks(self, X, y, lengths, sequence_ids, states, family):
         """Fit on a dask array, re-blocked on sequence boundaries (see ``_core/blocks.py``).

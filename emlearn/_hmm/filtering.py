@@ -11,6 +11,7 @@ underflows is redone in the log domain.
 import numpy as np
 
 from .._core.logsumexp import exp_normalize, logsumexp
+from .._core.threads import single_threaded_blas
 from .forward_backward import ForwardBackward
 
 
@@ -39,6 +40,39 @@ def forward_filter(log_B, startprob, transmat, sequences):
         filtered[rows], log_predictive[rows] = _log_domain_filter(
             log_B[:, rows].T, startprob, transmat)
     return filtered, log_predictive
+
+
+def filter_ends(log_B, startprob, transmat, sequences):
+    """The log-likelihood of every sequence and the filtered distribution of its last
+    state: the forward pass without the per-row outputs of :func:`forward_filter`.
+
+    Parameters
+    ----------
+    log_B : ndarray of shape (n_components, n_samples)
+    startprob : ndarray of shape (n_components,)
+    transmat : ndarray of shape (n_components, n_components)
+    sequences : Sequences
+
+    Returns
+    -------
+    log_likelihood : ndarray of shape (n_sequences,)
+        ``-inf`` for an impossible sequence.
+    last : ndarray of shape (n_sequences, n_components)
+        ``P(last state | the whole sequence)``; NaN for an impossible sequence.
+    """
+    fb = ForwardBackward(sequences)
+    with single_threaded_blas():
+        _, alpha, _, log_likelihood, broken, _ = fb._scaled_forward(log_B, startprob,
+                                                                    transmat)
+    # The scaled forward vectors are the filtered distributions (each step normalized).
+    L = alpha.shape[0]
+    ends = sequences.starts + sequences.lengths - 1
+    last = alpha[ends % L, :, ends // L].copy()
+    for i in np.flatnonzero(broken):
+        rows = sequences.rows(i)
+        filtered, log_predictive = _log_domain_filter(log_B[:, rows].T, startprob, transmat)
+        log_likelihood[i], last[i] = log_predictive.sum(), filtered[-1]
+    return log_likelihood, last
 
 
 def _log_domain_filter(log_B, startprob, transmat):

@@ -183,8 +183,7 @@ class ForwardBackward:
                 L = int(lengths[0])
         self.layout = layout = ChainLayout(lengths, L, warmup)
         self.pieces = np.arange(layout.P)
-        self._order = None if np.array_equal(sequences.order, np.arange(n)) else \
-            sequences.order
+        self._order = None if sequences.contiguous else sequences.order
         self._starts = sequences.starts
         self._transitions = layout.transition_grid.astype(float)
         self._workspaces = {}

@@ -15,6 +15,7 @@ sequence and the start of the next: the recursions restart at every sequence
 start (forward) and end (backward), so they never mix sequences.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -23,26 +24,57 @@ import numpy as np
 class Sequences:
     """A partition of ``n_samples`` rows into ordered sequences.
 
+    Parameters
+    ----------
+    order : ndarray of shape (n_samples,) or None
+        Row indices, sequence after sequence; None when the rows are already
+        in that order (each sequence contiguous), which is then never stored:
+        a long training set needs no ``n_samples`` index array.
+    lengths : array-like of int
+
     Attributes
     ----------
     order : ndarray of shape (n_samples,)
-        Row indices, sequence after sequence, each in time order.
+        Row indices, sequence after sequence, each in time order (built on
+        access when ``contiguous``).
+    contiguous : bool
+        Whether ``order`` is ``arange(n_samples)``.
     lengths : ndarray of shape (n_sequences,)
     starts : ndarray of shape (n_sequences,)
         Offsets of each sequence into ``order``.
     sequence_of_row : ndarray of shape (n_samples,)
-        Sequence index of each row (input row order).
+        Sequence index of each row (input row order), built on first access.
     """
 
     def __init__(self, order, lengths):
-        self.order = np.asarray(order, dtype=np.intp)
         self.lengths = np.asarray(lengths, dtype=np.intp)
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.intp)
         self.n_samples = int(self.lengths.sum())
-        self.sequence_of_row = np.empty(self.n_samples, dtype=np.intp)
-        self.sequence_of_row[self.order] = np.repeat(
-            np.arange(len(self.lengths)), self.lengths
-        )
+        if order is not None:
+            order = np.asarray(order, dtype=np.intp)
+            if _is_identity(order):
+                order = None
+        self._order = order
+
+    @property
+    def contiguous(self):
+        return self._order is None
+
+    @property
+    def order(self):
+        return np.arange(self.n_samples) if self._order is None else self._order
+
+    def stream_rows(self, start, stop):
+        """Row indices of stream positions ``start:stop``: a slice when contiguous."""
+        if self._order is None:
+            return slice(start, stop)
+        return self._order[start:stop]
+
+    @functools.cached_property
+    def sequence_of_row(self):
+        sequence_of_row = np.empty(self.n_samples, dtype=np.intp)
+        sequence_of_row[self.order] = np.repeat(np.arange(len(self.lengths)), self.lengths)
+        return sequence_of_row
 
     @property
     def n_sequences(self):
@@ -50,15 +82,24 @@ class Sequences:
 
     def rows(self, i):
         """Row indices of sequence ``i`` in time order."""
-        return self.order[self.starts[i] : self.starts[i] + self.lengths[i]]
+        start, stop = self.starts[i], self.starts[i] + self.lengths[i]
+        return np.arange(start, stop) if self._order is None else self._order[start:stop]
 
     @property
     def first_rows(self):
-        return self.order[self.starts]
+        return self.starts if self._order is None else self._order[self.starts]
 
     def sum_per_sequence(self, values):
         """Sum a per-row quantity over each sequence."""
         return np.bincount(self.sequence_of_row, weights=values, minlength=self.n_sequences)
+
+
+def _is_identity(order):
+    """Whether ``order`` is ``0 .. n - 1``, without an ``n``-sized temporary at once."""
+    step = 1 << 16
+    return all(np.array_equal(order[start:start + step],
+                              np.arange(start, min(start + step, len(order))))
+               for start in range(0, len(order), step))
 
 
 def make_sequences(n_samples, lengths=None, sequence_ids=None):
@@ -71,8 +112,8 @@ def make_sequences(n_samples, lengths=None, sequence_ids=None):
     if sequence_ids is not None:
         return _from_ids(n_samples, sequence_ids)
     if lengths is None:
-        return Sequences(np.arange(n_samples), [n_samples])
-    return Sequences(np.arange(n_samples), _check_lengths(lengths, n_samples))
+        return Sequences(None, [n_samples])
+    return Sequences(None, _check_lengths(lengths, n_samples))
 
 
 def _check_lengths(lengths, n_samples):

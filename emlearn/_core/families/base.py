@@ -18,6 +18,10 @@ never ask which it is.  The protocol, implemented by :mod:`.gaussian`,
     A validated copy of a user-supplied starting array.
 ``prepare(X, sample_weight=None, n_components=1, reference=None)``
     The data in the form the family computes on, prepared once per fit.
+``shift_of(X, has_nan)``, ``row_floats(n_components, n_features, incomplete)``
+    The center parts of a large ``X`` are prepared around (None: not
+    centered), and the float64 values prepared data hold per row (the HMM
+    sizes its parts with it).
 ``evaluator(data, params)``
     Per-row, per-component log-likelihoods and statistics for fixed
     parameters (:class:`Evaluator`).

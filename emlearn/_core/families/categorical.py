@@ -165,6 +165,10 @@ class CategoricalFamily(SymbolProbabilities):
     def shift_of(self, X, has_nan):
         return None  # symbols are not centered
 
+    def row_floats(self, n_components, n_features, incomplete=False):
+        """Per row: the symbol and its sparse indicator entry (value, index, pointer)."""
+        return 3
+
     def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
                 incomplete=None):
         return CategoricalData(X, sample_weight, self.n_symbols)
@@ -194,18 +198,30 @@ class CategoricalFamily(SymbolProbabilities):
         return np.minimum(draws, self.n_symbols - 1)[:, None]
 
 
+# Rows read at a time by the whole-data checks below on a numpy array (a memmap, say):
+# their temporaries stay small, whatever the number of rows.
+CHECK_ROWS = 1 << 16
+
+
+def _row_parts(X):
+    """``X`` in parts of ``CHECK_ROWS`` rows (a dask array: whole, it is lazy)."""
+    if hasattr(X, "compute"):
+        return [X]
+    return [X[start:start + CHECK_ROWS] for start in range(0, X.shape[0], CHECK_ROWS)]
+
+
 def _distinct(X):
     """The distinct values of X (of a dask array: computed where its blocks live)."""
     if hasattr(X, "compute"):
         import dask.array as da
 
         return da.unique(X.ravel()).compute()
-    return np.unique(X)
+    return np.unique(np.concatenate([np.unique(part) for part in _row_parts(X)] or [[]]))
 
 
 def _check_counts(X, what, family):
     """Non-negative integers, or a ValueError naming X."""
-    if np.any(X != np.round(X)):
+    if any(np.any(part != np.round(part)) for part in _row_parts(X)):
         raise ValueError(f"X must hold integers for emission={family!r}.")
-    if np.any(X < 0):
+    if any(np.any(part < 0) for part in _row_parts(X)):
         raise ValueError(f"X must hold non-negative {what} for emission={family!r}.")

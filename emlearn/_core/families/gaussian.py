@@ -551,9 +551,21 @@ class GaussianFamily:
                 else CenteredData(X, shift, sample_weight))
         return data.cache(self.covariance) if cache else data
 
+    def row_floats(self, n_components, n_features, incomplete=False):
+        """Float64 values the prepared data and evaluation hold per row, beyond the
+        ``n_components`` log-likelihoods: the statistics terms of complete rows, or
+        rows grouped by pattern (centered values and observed mask, and the mask)."""
+        floats = self.covariance.n_statistics(n_features)
+        if incomplete:
+            floats += 2 * (n_features + 1) + n_features / 8 + 1
+        return floats
+
     def shift_of(self, X, has_nan):
-        """The center blocks of a dask array share: its (observed) column means."""
-        from ..blocks import summary
+        """The center all parts (dask blocks, parts of a long array) share: the
+        (observed) column means, read part by part from a numpy array or memmap."""
+        if not hasattr(X, "compute"):
+            return observed_means(X)
+        from ..blocks import summary  # a dask array: from the one pass of its checks
 
         return summary(X).means
 

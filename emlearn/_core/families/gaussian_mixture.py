@@ -282,9 +282,19 @@ class GaussianMixtureFamily:
         return array
 
     # -- data --------------------------------------------------------------------------------
-    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False):
+    def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
+                incomplete=None):
         return self.gaussians.prepare(X, sample_weight, n_components * self.n_mix, shift,
-                                      cache)
+                                      cache, incomplete)
+
+    def shift_of(self, X, has_nan):
+        return self.gaussians.shift_of(X, has_nan)
+
+    def row_floats(self, n_components, n_features, incomplete=False):
+        """Per row: the Gaussians' terms, and the log-likelihoods of every mixture
+        component of every state (and their exponentials)."""
+        return (self.gaussians.row_floats(n_components * self.n_mix, n_features, incomplete)
+                + 2 * n_components * self.n_mix)
 
     def complete_rows(self, data):
         return data

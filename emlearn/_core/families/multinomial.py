@@ -95,6 +95,10 @@ class MultinomialFamily(SymbolProbabilities):
     def shift_of(self, X, has_nan):
         return None  # counts are not centered
 
+    def row_floats(self, n_components, n_features, incomplete=False):
+        """Per row: the counts in float64 and their log-factorials, a coefficient."""
+        return 2 * n_features + 1
+
     def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
                 incomplete=None):
         return MultinomialData(X, sample_weight)

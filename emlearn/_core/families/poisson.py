@@ -120,6 +120,10 @@ class PoissonFamily:
     def shift_of(self, X, has_nan):
         return None  # counts are not centered
 
+    def row_floats(self, n_components, n_features, incomplete=False):
+        """Per row: the counts in float64 and their log-factorials, their sum."""
+        return 2 * n_features + 1
+
     def prepare(self, X, sample_weight=None, n_components=1, shift=None, cache=False,
                 incomplete=None):
         return PoissonData(X, sample_weight)

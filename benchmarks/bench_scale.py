@@ -72,6 +72,7 @@ def peak_rss_mib():
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+
 def _current_rss_mib():
     with open("/proc/self/status") as status:
         for line in status:

@@ -675,4 +675,3 @@ def _input_feature_names(estimator, input_features):
     if fitted is not None and not np.array_equal(names, fitted):
         raise ValueError("input_features is not equal to feature_names_in_.")
     return names
-

@@ -15,10 +15,10 @@ from ._core.em import EMRun, fit_restarts, restart_seeds, run_em, stream_step
 from ._core.estimator import em_constraints, warn_about_run
 from ._core.families import GaussianFamily
 from ._core.init import INIT_METHODS
-from ._core.logsumexp import logsumexp
 from ._core.mixture_model import MixtureModel, MixtureParams
 from ._core.threads import single_threaded_blas
 from sklearn.utils._param_validation import Interval, StrOptions
+
 
 class GaussianMixtureEM(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by EM, with parallel restarts.

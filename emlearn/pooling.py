@@ -165,7 +165,7 @@ def pool_rubin(estimates, variances, *, df_complete=np.inf):
             df = np.where(np.isinf(df_old), df_obs, df_old * df_obs / (df_old + df_obs))
         fmi = (riv + 2 / (df + 3)) / (riv + 1)
     return RubinPooled(*(_unwrap(value) for value in (estimate, within, between, total, df,
-                                                       riv, fmi)), m=m)
+                                                      riv, fmi)), m=m)
 
 
 def _as_stack(name, values):

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-BENCHMARKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "benchmarks").glob("bench_*.py"))
+BENCHMARKS = sorted(
+    (pathlib.Path(__file__).resolve().parents[1] / "benchmarks").glob("bench_*.py"))
 
 
 @pytest.mark.parametrize("script", BENCHMARKS, ids=[p.stem for p in BENCHMARKS])

@@ -377,7 +377,7 @@ def test_stationary_distribution_and_sampling_from_a_state():
         model.sample(5, currstate=K)
 
 
-# 5. Multinomial emissions -------------------------------------------------------------------------
+# 5. Multinomial emissions ---------------------------------------------------------------
 def test_multinomial_agrees_with_hmmlearn():
     hmm = pytest.importorskip("hmmlearn.hmm")
     rng = np.random.RandomState(11)

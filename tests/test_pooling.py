@@ -21,10 +21,10 @@ def test_pooling_matches_a_hand_computation():
     riv = (25 / 12) / 0.75
     fmi = (riv + 2 / (df + 3)) / (riv + 1)
     assert pooled.m == 4
-    assert pooled.estimate == pytest.approx(2.5)
-    assert pooled.within == pytest.approx(0.75)
+    assert pooled.estimate == pytest.approx(estimate)
+    assert pooled.within == pytest.approx(within)
     assert pooled.between == pytest.approx(5 / 3)
-    assert pooled.total == pytest.approx(17 / 6)
+    assert pooled.total == pytest.approx(total) and total == pytest.approx(17 / 6)
     assert pooled.df == pytest.approx(df) and pooled.df == pytest.approx(2.58333, abs=1e-5)
     assert pooled.riv == pytest.approx(riv) and pooled.fmi == pytest.approx(fmi)
     assert pooled.std_error == pytest.approx(np.sqrt(17 / 6))

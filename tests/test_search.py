@@ -137,7 +137,8 @@ def test_cut_tree_gives_the_requested_number_of_clusters():
 # -- the search ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def iris_search():
-    return GaussianMixtureSearch(n_components=(1, 2, 3), n_init=2, random_state=0).fit(DATA["iris"])
+    search = GaussianMixtureSearch(n_components=(1, 2, 3), n_init=2, random_state=0)
+    return search.fit(DATA["iris"])
 
 
 def test_results_are_a_table_of_equal_length_columns(iris_search):

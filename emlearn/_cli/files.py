@@ -45,7 +45,7 @@ def check_output(path, force, input_path):
     if not os.path.isdir(directory):
         raise InputError(f"cannot write {path}: no such directory")
     if not os.access(directory, os.W_OK) or (os.path.exists(path)
-                                               and not os.access(path, os.W_OK)):
+                                             and not os.access(path, os.W_OK)):
         raise InputError(f"cannot write {path}: permission denied")
 
 

@@ -120,9 +120,8 @@ class MixtureModel:
             resp, _ = posterior(evaluator, chunk, log_prob, log_weights)
             yield evaluator, chunk, weighted, resp
 
-
-
     # -- inference on prepared data --------------------------------------------------------
+
     def score_samples(self, data, params):
         """Log-likelihood of each row, (n_samples,)."""
         out = np.empty(data.n_samples)

@@ -32,8 +32,6 @@ def check_option(name, value, options):
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}.")
 
 
-
-
 def check_n_jobs(value):
     check_integer("n_jobs", value, allow_none=True)
     if value == 0:

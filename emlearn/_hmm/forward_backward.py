@@ -285,7 +285,7 @@ class ForwardBackward:
         and the emission shifts."""
         layout = self.layout
         B = layout.pack(self._to_stream(log_B), out=self._buffer("B", (layout.L, len(log_B),
-                                                                        layout.P)))
+                                                                       layout.P)))
         B, shift = shifted_exp(B, axis=1, out=B)
         # An impossible row (all emissions zero) yields 0/0 in its own sequence only
         # (the next sequence restarts); the sequence is redone in the log domain.
@@ -299,7 +299,7 @@ class ForwardBackward:
 
     def _posteriors(self, log_B, startprob, transmat, want_xi):
         B, alpha, scale, log_likelihood, broken, _ = self._scaled_forward(log_B, startprob,
-                                                                         transmat)
+                                                                          transmat)
         if broken.any():
             self._neutralize(broken, B, alpha)
         with np.errstate(invalid="ignore"):
@@ -469,8 +469,8 @@ class ForwardBackward:
             rerun(check[bad], exact[:, bad])
             used[:, bad] = exact[:, bad]
 
-
     # -- Viterbi -------------------------------------------------------------------
+
     def viterbi(self, log_B, log_start, log_A):
         """Most likely path of every sequence.
 

@@ -36,6 +36,7 @@ from sklearn.utils import check_random_state
 from .. import HMMEM
 from .._core.families.gaussian_mixture import GaussianMixtureFamily, MixturePrior
 
+
 def gmm_prior(covariance_type, n_components, n_mix, n_features, weights_prior=1.0,
               means_prior=0.0, means_weight=0.0, covars_prior=None, covars_weight=None):
     """hmmlearn ``GMMHMM``'s prior arguments as a canonical :class:`MixturePrior`.
@@ -576,7 +577,8 @@ class GMMHMM(_BaseHMM):
     def _hmmem(self, **overrides):
         estimator = super()._hmmem(**overrides)
         estimator.gmm_options = dict(
-            min_covar=self.min_covar, weights_prior=self.weights_prior, means_prior=self.means_prior,
+            min_covar=self.min_covar, weights_prior=self.weights_prior,
+            means_prior=self.means_prior,
             means_weight=self.means_weight, covars_prior=self.covars_prior,
             covars_weight=self.covars_weight)
         return estimator

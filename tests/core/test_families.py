@@ -66,7 +66,8 @@ def discrete_case(name):
         return (MultinomialFamily(6, prior=1.0),
                 X, {"emissionprob": rng.dirichlet(np.ones(3), size=K)})
     X = rng.poisson([1.0, 5.0], size=(60, 2)).astype(float)
-    return PoissonFamily(lambdas_prior=0.5, lambdas_weight=2.0), X, {"rates": rng.uniform(0.5, 6.0, size=(K, 2))}
+    return (PoissonFamily(lambdas_prior=0.5, lambdas_weight=2.0), X,
+            {"rates": rng.uniform(0.5, 6.0, size=(K, 2))})
 
 
 CASES = ([("gaussian", ct, missing) for ct in COVARIANCE_TYPES for missing in (False, True)]

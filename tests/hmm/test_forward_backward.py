@@ -51,7 +51,7 @@ def test_posteriors_equal_brute_force_over_several_sequences(K):
     startprob, transmat = random_hmm(rng, K)
     sequences = make_sequences(len(log_B), lengths=lengths)
     log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B.T, startprob,
-                                                                       transmat)
+                                                                      transmat)
     expected_xi = np.zeros((K, K))
     for i in range(len(lengths)):
         rows = sequences.rows(i)

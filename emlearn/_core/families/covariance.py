@@ -295,7 +295,7 @@ class _MatrixCovariance(CovarianceType):
         d = xT.shape[0]
         row = 0
         for i in range(d):
-            np.multiply(xT[i], xT[i:], out=out[row : row + d - i])
+            np.multiply(xT[i], xT[i:], out=out[row: row + d - i])
             row += d - i
 
     def _second_order_shift(self, first, delta, nk):

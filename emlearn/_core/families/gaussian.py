@@ -130,7 +130,7 @@ class GaussianPrior(NamedTuple):
         if np.any(means_weight < 0):
             raise ValueError("means_weight must be non-negative.")
         covars_prior = kind.prior_scale(options.get("covars_prior", 0.0), K, d)
-        if not kind.name in ("full", "tied") and np.any(covars_prior < 0):
+        if kind.name not in ("full", "tied") and np.any(covars_prior < 0):
             raise ValueError("covars_prior must be non-negative.")
         if (not np.any(means_weight) and not np.any(covars_prior)
                 and max(covars_weight - (d if kind.name in ("full", "tied") else 1), 0) == 0):
@@ -362,7 +362,6 @@ class _CompleteEvaluator(Evaluator):
             stats.add(weights, T)
             return stats
         kind = self.family.covariance
-        d = self.data.n_features
         stats.nk += weights.sum(axis=1)
         near = np.flatnonzero(~self.far)
         if near.size:
@@ -642,7 +641,7 @@ class GaussianFamily:
                                  np.repeat(pooled[None], len(weights), axis=0))
         return params
 
-    # -- model selection, attributes, sampling -----------------------------------------------------
+    # -- model selection, attributes, sampling -----------------------------------------------
     def n_parameters(self, n_components, n_features, fixed=()):
         count = 0
         if "means" not in fixed:
@@ -652,7 +651,8 @@ class GaussianFamily:
         return count
 
     def attributes(self, params):
-        """Fitted attributes: ``means_``, ``covariances_``, ``precisions_``, ``precisions_cholesky_``."""
+        """Fitted attributes: ``means_``, ``covariances_``, ``precisions_``,
+        ``precisions_cholesky_``."""
         return {
             "means_": params["means"],
             "covariances_": params["covariances"],

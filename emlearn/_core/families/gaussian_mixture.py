@@ -389,7 +389,8 @@ class GaussianMixtureFamily:
                               "covariances": covariances})
 
     def _map_covariances(self, components, around, means, prior, K):
-        """``(scale + lambda * deviation term + scatter around ``around``) / (offset + weight)``."""
+        """``(scale + lambda * deviation term + scatter around ``around``) /
+        (offset + weight)``."""
         M, kind = self.n_mix, self.covariance.name
         nk = components.nk
         d = means.shape[1]

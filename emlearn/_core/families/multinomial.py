@@ -8,7 +8,6 @@ from .categorical import (CategoricalStatistics, SymbolProbabilities, _Categoric
                           _check_counts, _distinct)
 
 
-
 class MultinomialData:
     def __init__(self, X, sample_weight=None):
         self.X = np.asarray(X, dtype=np.float64)

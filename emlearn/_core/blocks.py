@@ -65,15 +65,18 @@ def summary(X):
     known = _SUMMARIES.get(X.name)
     if known is not None:
         return known
-    wide = X.astype(np.float64)
+    # Each reduction converts its own blocks (float64 accumulators, no shared float64
+    # copy of X that the scheduler would keep while every reduction reads it).
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column or block
-        values = dask.compute(da.isinf(X).any(), da.isnan(X).any(), da.nanmax(X),
-                              da.nanmin(X), (~da.isnan(X)).sum(axis=0),
-                              da.nanmean(wide, axis=0), da.nanvar(wide, axis=0))
-    infinite, missing, top, bottom, counts, means, variances = values
-    known = Summary(bool(infinite), bool(missing), float(top), float(bottom),
-                    np.asarray(counts), np.asarray(means), np.asarray(variances))
+        values = dask.compute(da.isinf(X).any(), da.nanmax(X), da.nanmin(X),
+                              da.count_nonzero(~da.isnan(X), axis=0),
+                              da.nanmean(X, axis=0, dtype=np.float64),
+                              da.nanvar(X, axis=0, dtype=np.float64))
+    infinite, top, bottom, counts, means, variances = values
+    counts = np.asarray(counts)
+    known = Summary(bool(infinite), bool(counts.sum() < X.size), float(top), float(bottom),
+                    counts, np.asarray(means), np.asarray(variances))
     _SUMMARIES.clear()
     _SUMMARIES[X.name] = known
     return known

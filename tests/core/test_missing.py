@@ -255,3 +255,19 @@ def test_posterior_draws_have_the_conditional_moments(name, n_missing):
     correlation = np.cov(draws[:, m].T).reshape(n_missing, n_missing) / np.outer(scale, scale)
     np.testing.assert_allclose(correlation, expected_covariance / np.outer(scale, scale),
                                atol=0.04)
+
+
+@pytest.mark.parametrize("n_features", [1, 7, 8, 16, 64, 65, 130])
+def test_distinct_patterns_match_a_row_by_row_reference(n_features):
+    """Patterns packed into 64-bit words: the distinct rows in lexicographic order and each
+    row's pattern, as numpy's row-wise unique gives them."""
+    from emlearn._core.families.missing import _distinct_patterns
+
+    rng = np.random.RandomState(n_features)
+    missing = rng.uniform(size=(3000, n_features)) < 0.3
+    missing[::7] = missing[3]  # repeated patterns
+    patterns, pattern_of_row = _distinct_patterns(missing)
+    expected, inverse = np.unique(missing, axis=0, return_inverse=True)
+    np.testing.assert_array_equal(patterns, expected)
+    np.testing.assert_array_equal(patterns[pattern_of_row], missing)
+    np.testing.assert_array_equal(pattern_of_row, inverse.reshape(-1))

@@ -87,6 +87,13 @@ class HMMPartedData(NamedTuple):
         """Row indices (a slice when the sequences are contiguous) of a part."""
         return self.sequences.stream_rows(part.start, part.stop)
 
+    def emissions(self, emission_params):
+        """The ``emissions`` callable of :mod:`emlearn._hmm.parts` for these parameters."""
+        def emissions(part, statistics=True):
+            return self.training.log_likelihoods(self.stream_rows(part), emission_params,
+                                                 statistics)
+        return emissions
+
 
 class TrainingRows:
     """The validated training array, for what reads rows of it: parts and starting values.
@@ -133,6 +140,21 @@ class TrainingRows:
         if self.labels is None:
             return None
         return clamp_of_labels(self.labels[rows], self.n_components)
+
+    def log_likelihoods(self, rows, emission_params, statistics=True):
+        """Emission log-likelihoods of ``rows`` (an index) and their statistics.
+
+        Returns ``log_B`` (n_components, n_rows), known states clamped, and
+        the evaluator's ``statistics(weights)``; the rows' statistics terms are
+        kept for it only with ``statistics``.
+        """
+        emission = self.prepare(self.rows(rows), cache=statistics)
+        evaluator = self.family.evaluator(emission, emission_params)
+        log_B = evaluator.log_likelihood()
+        clamp = self.clamp(rows)
+        if clamp is not None:
+            log_B += clamp
+        return log_B, evaluator.statistics
 
     def initial(self, random_state, prepared=None):
         """Emission data and known states to start from: all rows (``prepared`` when
@@ -221,22 +243,9 @@ class HiddenMarkovModel:
 
     def _e_step_by_parts(self, data, params):
         """The E-step part by part: the same totals, memory bounded by a part."""
-        training = data.training
-
-        def emissions(part, statistics=True):
-            rows = data.stream_rows(part)
-            # The rows' statistics terms are kept for the statistics, if asked for.
-            emission = training.prepare(training.rows(rows), cache=statistics)
-            evaluator = self.family.evaluator(emission, params.emission)
-            log_B = evaluator.log_likelihood()
-            clamp = training.clamp(rows)
-            if clamp is not None:
-                log_B += clamp
-            return log_B, evaluator.statistics
-
         with single_threaded_blas():
-            totals = hmm_parts.e_step_by_parts(data.parts, emissions, params.startprob,
-                                               params.transmat)
+            totals = hmm_parts.e_step_by_parts(data.parts, data.emissions(params.emission),
+                                               params.startprob, params.transmat)
         stats = HMMStats(totals.start, totals.transitions, totals.emission)
         return totals.log_likelihood / data.sequences.n_samples, stats
 
@@ -328,6 +337,56 @@ def _e_step_bytes_per_row(family, n_components, n_features, incomplete, known_st
     floats = family.row_floats(n_components, n_features, incomplete)
     clamp = 8 * n_components if known_states else 0
     return hmm_parts.e_step_bytes_per_row(n_components, floats, clamp)
+
+
+def _plan_of(X, family, n_components, sequences, known_states=False):
+    """Whether ``X`` has missing entries, and the parts the E-step (or inference) visits:
+    None when all rows at once fit ``hmm_parts.PART_BYTES``."""
+    incomplete = bool(family.allow_nan and has_nan(X))
+    per_row = _e_step_bytes_per_row(family, n_components, X.shape[1], incomplete,
+                                    known_states)
+    if X.shape[0] * per_row <= hmm_parts.PART_BYTES:
+        return incomplete, None
+    return incomplete, hmm_parts.plan_parts(sequences.lengths,
+                                            hmm_parts.rows_per_part(per_row))
+
+
+def _map_states(gamma):
+    """The most probable state of each row and the sum of the logs of their posteriors."""
+    with np.errstate(divide="ignore"):
+        return float(np.log(gamma.max(axis=1)).sum()), np.argmax(gamma, axis=1)
+
+
+class Inference(NamedTuple):
+    """Validated rows to infer on: all at once (``log_B``), or part by part (``parted``)."""
+
+    sequences: object
+    startprob: np.ndarray
+    transmat: np.ndarray
+    # (n_components, n_samples) emission log-likelihoods, or None (by parts)
+    log_B: np.ndarray = None
+    parted: HMMPartedData = None
+    emission_params: dict = None
+
+    @property
+    def emissions(self):
+        return self.parted.emissions(self.emission_params)
+
+    def stream_rows(self, part):
+        return self.parted.stream_rows(part)
+
+    def log_likelihoods(self):
+        """The log-likelihood of every sequence (forward passes only)."""
+        if self.parted is None:
+            return ForwardBackward(self.sequences).log_likelihood(self.log_B, self.startprob,
+                                                                  self.transmat)
+        with single_threaded_blas():
+            return hmm_parts.log_likelihood_by_parts(self.parted.parts, self.emissions,
+                                                     self.startprob, self.transmat)
+
+    def check_possible(self):
+        """Raise the error of impossible sequences (found to exist), naming them all."""
+        _check_possible(self.log_likelihoods())
 
 
 def _prepare_hmm_block(family, shift, n_components, has_nan, block_lengths, block, start,
@@ -612,8 +671,12 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
     the cuts (two passes over its pieces).  Memory beyond ``X`` then stays
     bounded by a part, even for one very long sequence in an ``np.memmap``
     (float64 or float32: parts are converted as they are read), and the fit
-    is the same to rounding.  Starting values not given come from at most
-    200,000 rows drawn uniformly.
+    is the same to rounding.  Inference beyond the same budget runs by parts
+    too (:meth:`score`, :meth:`score_samples` and filtering by a forward
+    pass over pieces, smoothing as the fit's E-step, Viterbi checkpointed at
+    the cuts), so it adds to its output only about a part, with the same
+    results.  Starting values not given come from at most 200,000 rows drawn
+    uniformly.
 
     Examples
     --------
@@ -887,9 +950,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         ``hmm_parts.PART_BYTES``, else read part by part at every E-step."""
         K = self.n_components
         labels = known_state_labels(states, X.shape[0], K)
-        incomplete = bool(family.allow_nan and has_nan(X))
-        per_row = _e_step_bytes_per_row(family, K, X.shape[1], incomplete, labels is not None)
-        if X.shape[0] * per_row <= hmm_parts.PART_BYTES:
+        incomplete, parts = _plan_of(X, family, K, sequences, labels is not None)
+        if parts is None:
             X = X.astype(np.float64, copy=False)  # (float32 is kept for parts only)
             emission = family.prepare(X, n_components=K, cache=True)
             # A sample of rows for starting values is taken as the parts path takes it.
@@ -899,9 +961,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                            training)
         # One center for every part, so that their statistics add as they are.
         shift = family.shift_of(X, incomplete)
-        training = TrainingRows(X, family, K, shift, incomplete, labels)
-        parts = hmm_parts.plan_parts(sequences.lengths, hmm_parts.rows_per_part(per_row))
-        return HMMPartedData(training, sequences, parts)
+        return HMMPartedData(TrainingRows(X, family, K, shift, incomplete, labels), sequences,
+                             parts)
 
     def _fit_blocks(self, X, y, lengths, sequence_ids, states, family):
         """Fit on a dask array, re-blocked on sequence boundaries (see ``_core/blocks.py``).
@@ -1026,18 +1087,26 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         return self.fit(X, **sequences).transform(X, **sequences)
 
     # -- inference ---------------------------------------------------------------------
-    def _fitted_model(self, X, lengths, sequence_ids, y=None):
-        """Sequences, their plan and the emission log-likelihoods of validated ``X``."""
+    def _inference(self, X, lengths, sequence_ids, y=None):
+        """Validated ``X`` to infer on: its emission log-likelihoods at once when that
+        fits ``hmm_parts.PART_BYTES`` (as the fit's E-step), else its parts."""
         check_is_fitted(self)
         family = self._fitted_family()
         X = self._check_X(X, reset=False, family=family)
         _reject_positional_lengths(y, X)
         sequences = make_sequences(X.shape[0], lengths, sequence_ids)
         params = family.params_from(self)
-        data = family.prepare(X, n_components=self.n_components, shift=family.center(params))
+        K, center = self.n_components, family.center(params)
+        chain = (sequences, self.startprob_, self.transmat_)
+        incomplete, parts = _plan_of(X, family, K, sequences)
+        if parts is not None:
+            rows = TrainingRows(X, family, K, center, incomplete)
+            return Inference(*chain, parted=HMMPartedData(rows, sequences, parts),
+                             emission_params=params)
+        data = family.prepare(X, n_components=K, shift=center, incomplete=incomplete)
         with single_threaded_blas():
             log_B = family.evaluator(data, params).log_likelihood()
-        return sequences, ForwardBackward(sequences), log_B
+        return Inference(*chain, log_B=log_B)
 
     def _lazy(self, method, X, lengths, sequence_ids, n_columns=None, dtype=np.float64):
         """``method`` (lengths as a keyword) on a dask array, lazily, block by block of
@@ -1049,13 +1118,26 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         sequences = _sequences_in_runs(X.shape[0], lengths, sequence_ids)
         return map_sequences(X, sequences.lengths, method, n_columns, dtype)
 
-    def _posteriors(self, X, lengths, sequence_ids):
-        sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
+    def _posteriors(self, inference):
+        """Smoothed posteriors of all rows at once (n_samples, n_components)."""
+        fb = ForwardBackward(inference.sequences)
         with single_threaded_blas():
-            log_likelihood, gamma, _ = fb.posteriors(log_B, self.startprob_, self.transmat_,
-                                                     want_xi=False)
+            log_likelihood, gamma, _ = fb.posteriors(inference.log_B, self.startprob_,
+                                                     self.transmat_, want_xi=False)
         _check_possible(log_likelihood)
-        return log_likelihood, gamma
+        return gamma
+
+    @staticmethod
+    def _each_part_posteriors(inference, visit):
+        """``visit(rows, gamma)`` for the posteriors of each part (as the fit's E-step
+        computes them), or the error of the impossible sequences."""
+        with single_threaded_blas():
+            for posterior in hmm_parts.posteriors_by_parts(
+                    inference.parted.parts, inference.emissions, inference.startprob,
+                    inference.transmat, counts=False):
+                if not np.isfinite(posterior.log_likelihood):
+                    inference.check_possible()
+                visit(inference.stream_rows(posterior.part), posterior.gamma)
 
     def score_sequences(self, X, *, lengths=None, sequence_ids=None):
         """Log-likelihood of each sequence.
@@ -1070,8 +1152,7 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         log_likelihood : ndarray of shape (n_sequences,)
             In the order of ``lengths``, or of first appearance of each id.
         """
-        _, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
-        return fb.log_likelihood(log_B, self.startprob_, self.transmat_)
+        return self._inference(X, lengths, sequence_ids).log_likelihoods()
 
     def score(self, X, y=None, *, lengths=None, sequence_ids=None, sample_weight=None):
         """Total log-likelihood of all sequences (hmmlearn's convention).
@@ -1096,11 +1177,11 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
                 sequences = _sequences_in_runs(X.shape[0], lengths, sequence_ids)
                 log_density = log_density * _sequence_weights(sample_weight, sequences)[1]
             return float(log_density.sum().compute())
-        sequences, fb, log_B = self._fitted_model(X, lengths, sequence_ids, y=y)
-        per_sequence = fb.log_likelihood(log_B, self.startprob_, self.transmat_)
+        inference = self._inference(X, lengths, sequence_ids, y=y)
+        per_sequence = inference.log_likelihoods()
         if sample_weight is None:
             return float(per_sequence.sum())
-        return float(per_sequence @ _sequence_weights(sample_weight, sequences)[0])
+        return float(per_sequence @ _sequence_weights(sample_weight, inference.sequences)[0])
 
     def predict_proba(self, X, *, lengths=None, sequence_ids=None, filtered=False):
         """Posterior probability of each state for each row.
@@ -1137,17 +1218,48 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         if is_dask_array(X):
             return self._lazy(functools.partial(self.predict_proba, filtered=filtered), X,
                               lengths, sequence_ids, self.n_components)
-        if not filtered:
-            return self._posteriors(X, lengths, sequence_ids)[1]
-        sequences, probabilities, log_predictive = self._filter(X, lengths, sequence_ids)
-        _check_possible(sequences.sum_per_sequence(log_predictive))
-        return probabilities
+        inference = self._inference(X, lengths, sequence_ids)
+        if filtered:
+            return self._filter(inference, probabilities=True)[0]
+        if inference.parted is None:
+            return self._posteriors(inference)
+        gamma = np.empty((inference.sequences.n_samples, self.n_components))
 
-    def _filter(self, X, lengths, sequence_ids):
-        """Sequences, filtered state probabilities and one-step log-densities of X."""
-        sequences, _, log_B = self._fitted_model(X, lengths, sequence_ids)
-        return (sequences,
-                *forward_filter(log_B, self.startprob_, self.transmat_, sequences))
+        def store(rows, part_gamma):
+            gamma[rows] = part_gamma
+
+        self._each_part_posteriors(inference, store)
+        return gamma
+
+    def _filter(self, inference, probabilities):
+        """Filtered state probabilities (with ``probabilities``, after checking that every
+        sequence is possible; else None) and one-step log-densities of every row."""
+        if inference.parted is None:
+            sequences = inference.sequences
+            filtered, log_predictive = forward_filter(inference.log_B, self.startprob_,
+                                                      self.transmat_, sequences)
+            if probabilities:
+                _check_possible(sequences.sum_per_sequence(log_predictive))
+            return filtered, log_predictive
+        n = inference.sequences.n_samples
+        log_predictive = np.empty(n)
+        filtered = np.empty((n, self.n_components)) if probabilities else None
+        impossible = []
+
+        def store(part, part_filtered, part_log_predictive):
+            rows = inference.stream_rows(part)
+            log_predictive[rows] = part_log_predictive
+            if probabilities:
+                filtered[rows] = part_filtered
+                # A row of log-density -inf: its sequence has zero probability.
+                impossible.append(np.isneginf(part_log_predictive).any())
+
+        with single_threaded_blas():
+            hmm_parts.filter_by_parts(inference.parted.parts, inference.emissions,
+                                      self.startprob_, self.transmat_, store)
+        if any(impossible):
+            inference.check_possible()
+        return filtered, log_predictive
 
     def score_samples(self, X, *, lengths=None, sequence_ids=None):
         """One-step-ahead log-density of each row: ``log p(x_t | rows before t)``.
@@ -1172,7 +1284,8 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         if is_dask_array(X):
             return self._lazy(self.score_samples, X, lengths, sequence_ids)
-        return self._filter(X, lengths, sequence_ids)[2]
+        inference = self._inference(X, lengths, sequence_ids)
+        return self._filter(inference, probabilities=False)[1]
 
     def transform(self, X, *, lengths=None, sequence_ids=None):
         """Posterior state probabilities (as :meth:`predict_proba`).
@@ -1208,16 +1321,41 @@ class HMMEM(DensityMixin, TransformerMixin, BaseEstimator):
         """
         algorithm = self.algorithm if algorithm is None else algorithm
         v.check_option("algorithm", algorithm, ("viterbi", "map"))
+        inference = self._inference(X, lengths, sequence_ids)
         if algorithm == "map":
-            _, gamma = self._posteriors(X, lengths, sequence_ids)
-            with np.errstate(divide="ignore"):
-                return float(np.log(gamma.max(axis=1)).sum()), np.argmax(gamma, axis=1)
-        _, fb, log_B = self._fitted_model(X, lengths, sequence_ids)
+            return self._map_decode(inference)
         with np.errstate(divide="ignore"):
-            log_prob, states = fb.viterbi(log_B, np.log(self.startprob_),
-                                          np.log(self.transmat_))
+            log_start, log_A = np.log(self.startprob_), np.log(self.transmat_)
+        if inference.parted is None:
+            log_prob, states = ForwardBackward(inference.sequences).viterbi(
+                inference.log_B, log_start, log_A)
+        else:
+            states = np.empty(inference.sequences.n_samples, dtype=np.intp)
+
+            def store(part, path):
+                states[inference.stream_rows(part)] = path
+
+            with single_threaded_blas():
+                log_prob = hmm_parts.viterbi_by_parts(inference.parted.parts,
+                                                      inference.emissions, log_start, log_A,
+                                                      store)
         _check_possible(log_prob)
         return float(log_prob.sum()), states
+
+    def _map_decode(self, inference):
+        """The most probable state of each row by its smoothed posteriors (part by part
+        beyond the budget: no posteriors of all rows at once)."""
+        if inference.parted is None:
+            return _map_states(self._posteriors(inference))
+        states = np.empty(inference.sequences.n_samples, dtype=np.intp)
+        log_prob = []
+
+        def store(rows, gamma):
+            part_log_prob, states[rows] = _map_states(gamma)
+            log_prob.append(part_log_prob)
+
+        self._each_part_posteriors(inference, store)
+        return float(np.sum(log_prob)), states
 
     def predict(self, X, *, lengths=None, sequence_ids=None):
         """Most likely state of each row (per ``algorithm``).

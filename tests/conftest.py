@@ -4,6 +4,25 @@ import os
 # SciPy reads once at import: set it before anything imports scipy.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
+import pytest  # noqa: E402  (imports no scipy)
+
+
+@pytest.fixture
+def recorded_plans(monkeypatch):
+    """Records the plans of HMM parts made (parts of 64 rows once a test sets
+    ``PART_BYTES`` to 0), so tests can check that parts were used."""
+    from emlearn._hmm import parts as hmm_parts
+
+    plans = []
+    plan = hmm_parts.plan_parts
+
+    def recording(lengths, part_rows):
+        plans.append(plan(lengths, part_rows))
+        return plans[-1]
+
+    monkeypatch.setattr(hmm_parts, "plan_parts", recording)
+    return plans
+
 
 def pytest_collection_modifyitems(config, items):
     """Expected failures of hmmlearn's own tests run against emlearn.compat.hmmlearn

@@ -66,20 +66,6 @@ def _layout(kind, rng, n=N_ROWS):
     return {"sequence_ids": ids}
 
 
-@pytest.fixture
-def recorded_plans(monkeypatch):
-    """Sends every fit through parts of 64 rows and records the plans."""
-    plans = []
-    plan = hmm_parts.plan_parts
-
-    def recording(lengths, part_rows):
-        plans.append(plan(lengths, part_rows))
-        return plans[-1]
-
-    monkeypatch.setattr(hmm_parts, "plan_parts", recording)
-    return plans
-
-
 def _fit_both(monkeypatch, plans, X, options, sequences, states=None):
     """The one-shot fit and the fit by parts (64-row parts), from the same start."""
     with warnings.catch_warnings():

@@ -65,9 +65,7 @@ def filter_ends(log_B, startprob, transmat, sequences):
         _, alpha, _, log_likelihood, broken, _ = fb._scaled_forward(log_B, startprob,
                                                                     transmat)
     # The scaled forward vectors are the filtered distributions (each step normalized).
-    L = alpha.shape[0]
-    ends = sequences.starts + sequences.lengths - 1
-    last = alpha[ends % L, :, ends // L].copy()
+    last = fb.last_rows(alpha)
     for i in np.flatnonzero(broken):
         rows = sequences.rows(i)
         filtered, log_predictive = _log_domain_filter(log_B[:, rows].T, startprob, transmat)

@@ -485,6 +485,28 @@ class ForwardBackward:
         log_prob[np.isnan(log_prob)] = -np.inf
         return log_prob, self._to_rows(self.layout.unpack_steps(path))
 
+    def viterbi_ends(self, log_B, log_start, log_A):
+        """The Viterbi forward pass alone: what a sequence cut into pieces carries over.
+
+        ``log_B`` is (K, n_samples).  Returns the best path's joint
+        log-probability per sequence, and per sequence the max-plus scores of
+        its last row (n_sequences, K), shifted to max 0 (``-inf`` where no path
+        ends; NaN for an impossible sequence).
+        """
+        with single_threaded_blas(), np.errstate(invalid="ignore"):
+            delta, best = self._viterbi_forward(self.layout.pack(self._to_stream(log_B)),
+                                                log_start, log_A)
+            log_prob = self._per_sequence(best)
+        log_prob[np.isnan(log_prob)] = -np.inf
+        return log_prob, self.last_rows(delta)
+
+    def last_rows(self, packed):
+        """The vectors (n_sequences, K) of the last row of every sequence in ``packed``
+        (L, K, P)."""
+        L = packed.shape[0]
+        ends = self._starts + self.sequences.lengths - 1
+        return packed[ends % L, :, ends // L].copy()
+
     def _viterbi_forward(self, log_B, log_start, log_A):
         """Max-product scores (L, K, P), each step shifted to max 0, and the shifts (L, P)."""
         L, K, P = log_B.shape

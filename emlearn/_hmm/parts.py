@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .filtering import filter_ends
+from .filtering import filter_ends, forward_filter
 from .forward_backward import ForwardBackward
 from .sequences import Sequences
 
@@ -157,8 +157,37 @@ class PartTotals:
         self.emission = statistics if self.emission is None else self.emission + statistics
 
 
-def e_step_by_parts(parts, emissions, startprob, transmat):
-    """Forward-backward over ``parts`` with additive totals (see the module docstring).
+class PartPosteriors(NamedTuple):
+    """The posteriors of one part, as :func:`posteriors_by_parts` yields them.
+
+    Attributes
+    ----------
+    part : Part
+    log_likelihood : float
+        Of the part's sequences; for a piece, its whole sequence's on the first
+        piece yielded (the last one) and 0 on the others, so that the values
+        add up to the log-likelihood of all sequences.
+    gamma : ndarray of shape (n_rows, n_components) or None
+        Posterior state probabilities of the part's rows, in stream order.
+    transitions : ndarray of shape (n_components, n_components) or None
+        Expected transition counts within the part, and for a piece across the
+        cut before it (None when counts were not asked for).
+    start : ndarray of shape (n_components,) or None
+        Expected counts of the first states of the part's sequences.
+    statistics : callable or None
+        ``statistics(weights)``, from the part's ``emissions``.
+    """
+
+    part: Part
+    log_likelihood: float
+    gamma: np.ndarray = None
+    transitions: np.ndarray = None
+    start: np.ndarray = None
+    statistics: object = None
+
+
+def posteriors_by_parts(parts, emissions, startprob, transmat, counts=True):
+    """Forward-backward over ``parts`` (see the module docstring), one part at a time.
 
     Parameters
     ----------
@@ -169,10 +198,38 @@ def e_step_by_parts(parts, emissions, startprob, transmat):
         part's emission log-likelihoods (n_components, n_rows), rows in stream
         order (known states already clamped), and ``statistics(weights)`` the
         emission statistics for weights (n_components, n_rows);
-        ``statistics=False`` tells that they will not be asked for (the
-        forward pass over pieces), so nothing need be kept for them.
+        ``statistics=False`` tells that they will not be asked for, so nothing
+        need be kept for them.
     startprob : ndarray of shape (n_components,)
     transmat : ndarray of shape (n_components, n_components)
+    counts : bool, default=True
+        Whether the transition counts and emission statistics are wanted (the
+        E-step); False: the posteriors alone (inference).
+
+    Yields
+    ------
+    PartPosteriors
+        Parts of whole sequences in order; the pieces of a long sequence last
+        first.  After a part whose ``log_likelihood`` is ``-inf`` (an
+        impossible sequence; its other fields are then meaningless, or None),
+        nothing more is yielded.
+    """
+    for run in _runs(parts):
+        if run[0].is_piece:
+            posteriors = _long_sequence_posteriors(run, emissions, startprob, transmat, counts)
+        else:
+            posteriors = [_whole_sequence_posteriors(run[0], emissions, startprob, transmat,
+                                                     counts)]
+        for posterior in posteriors:
+            yield posterior
+            if not np.isfinite(posterior.log_likelihood):
+                return
+
+
+def e_step_by_parts(parts, emissions, startprob, transmat):
+    """The E-step's totals over ``parts``: the sums of :func:`posteriors_by_parts`.
+
+    Parameters are those of :func:`posteriors_by_parts`.
 
     Returns
     -------
@@ -181,13 +238,13 @@ def e_step_by_parts(parts, emissions, startprob, transmat):
         impossible; the statistics are then meaningless).
     """
     totals = PartTotals(len(startprob))
-    for run in _runs(parts):
-        if run[0].is_piece:
-            _add_long_sequence(totals, run, emissions, startprob, transmat)
-        else:
-            _add_whole_sequences(totals, run[0], emissions, startprob, transmat)
+    for posterior in posteriors_by_parts(parts, emissions, startprob, transmat):
+        totals.log_likelihood += posterior.log_likelihood
         if not np.isfinite(totals.log_likelihood):
             break  # an impossible sequence: EM stops on the log-likelihood
+        totals.start += posterior.start
+        totals.transitions += posterior.transitions
+        totals.add_emission(posterior.statistics(posterior.gamma.T))
     return totals
 
 
@@ -195,60 +252,210 @@ def _one_sequence(n_rows):
     return Sequences(None, [n_rows])
 
 
-def _add_whole_sequences(totals, part, emissions, startprob, transmat):
-    log_B, statistics = emissions(part)
+def _whole_sequence_posteriors(part, emissions, startprob, transmat, counts):
+    log_B, statistics = emissions(part, statistics=counts)
     sequences = Sequences(None, part.lengths)
-    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(log_B, startprob,
-                                                                      transmat)
-    totals.log_likelihood += log_likelihood.sum()
-    totals.start += gamma[sequences.first_rows].sum(axis=0)
-    totals.transitions += xi
-    totals.add_emission(statistics(gamma.T))
+    log_likelihood, gamma, xi = ForwardBackward(sequences).posteriors(
+        log_B, startprob, transmat, want_xi=counts)
+    return PartPosteriors(part, log_likelihood.sum(), gamma, xi,
+                          gamma[sequences.first_rows].sum(axis=0), statistics)
 
 
-def _add_long_sequence(totals, pieces, emissions, startprob, transmat):
-    """The pieces of one sequence: a forward pass, then a backward pass over pieces."""
+def _long_sequence_posteriors(pieces, emissions, startprob, transmat, counts):
+    """The pieces of one sequence: a forward pass, then a backward pass over pieces
+    (a generator: one piece's arrays at a time)."""
     predictive, last_filtered, log_likelihood = _forward_over_pieces(pieces, emissions,
                                                                      startprob, transmat)
-    totals.log_likelihood += log_likelihood
     if not np.isfinite(log_likelihood):
+        yield PartPosteriors(pieces[-1], log_likelihood)
         return
     message = np.ones(len(startprob))
+    no_start = np.zeros(len(startprob))
     for p in range(len(pieces) - 1, -1, -1):
-        log_B, statistics = emissions(pieces[p])
+        log_B, statistics = emissions(pieces[p], statistics=counts)
         with np.errstate(divide="ignore"):
             log_B[:, -1] += np.log(message)
         # Its log-likelihood includes the message; the forward pass gave the piece's own.
         _, gamma, xi = ForwardBackward(_one_sequence(pieces[p].n_rows)).posteriors(
-            log_B, predictive[p], transmat)
-        totals.transitions += xi
-        totals.add_emission(statistics(gamma.T))
-        if p == 0:
-            totals.start += gamma[0]
-        else:
+            log_B, predictive[p], transmat, want_xi=counts)
+        start = gamma[0] if p == 0 else no_start
+        if p > 0:
             crossing, message = _crossing(last_filtered[p - 1], transmat, gamma[0])
-            totals.transitions += crossing
+            if counts:
+                xi += crossing
+        yield PartPosteriors(pieces[p], log_likelihood if p == len(pieces) - 1 else 0.0,
+                             gamma, xi, start, statistics)
 
 
-def _forward_over_pieces(pieces, emissions, startprob, transmat):
+def log_likelihood_by_parts(parts, emissions, startprob, transmat):
+    """The log-likelihood of every sequence: the forward pass alone, part by part.
+
+    Parameters are those of :func:`posteriors_by_parts`.
+
+    Returns
+    -------
+    ndarray of shape (n_sequences,)
+        In stream order; ``-inf`` for an impossible sequence.
+    """
+    per_sequence = []
+    for run in _runs(parts):
+        if run[0].is_piece:
+            per_sequence.append([_forward_over_pieces(run, emissions, startprob, transmat)[2]])
+            continue
+        log_B, _ = emissions(run[0], statistics=False)
+        fb = ForwardBackward(Sequences(None, run[0].lengths))
+        per_sequence.append(fb.log_likelihood(log_B, startprob, transmat))
+    return np.concatenate(per_sequence)
+
+
+def filter_by_parts(parts, emissions, startprob, transmat, write):
+    """Filtered state probabilities and one-step log-densities of every row, part by part.
+
+    Parameters
+    ----------
+    parts, emissions, startprob, transmat
+        As for :func:`posteriors_by_parts`.
+    write : callable
+        ``write(part, filtered, log_predictive)`` receives the part's rows, in
+        stream order: ``filtered`` (n_rows, n_components) and
+        ``log_predictive`` (n_rows,), as :func:`.filtering.forward_filter`
+        gives them (NaN and ``-inf`` from where a sequence became impossible).
+    """
+    for run in _runs(parts):
+        if not run[0].is_piece:
+            log_B, _ = emissions(run[0], statistics=False)
+            write(run[0], *forward_filter(log_B, startprob, transmat,
+                                          Sequences(None, run[0].lengths)))
+            continue
+
+        def filter_rows(piece, log_B, start, transmat):
+            filtered, log_predictive = forward_filter(log_B, start, transmat,
+                                                      _one_sequence(piece.n_rows))
+            write(piece, filtered, log_predictive)
+            return log_predictive.sum(), filtered[-1]
+
+        done = len(_forward_over_pieces(run, emissions, startprob, transmat, filter_rows)[0])
+        # Past the piece that made the sequence impossible, as the log-domain filter gives.
+        for piece in run[done + 1:]:
+            write(piece, np.full((piece.n_rows, len(startprob)), np.nan),
+                  np.full(piece.n_rows, -np.inf))
+
+
+def _filter_ends(piece, log_B, start, transmat):
+    """The forward pass of a piece: its log-likelihood and last filtered distribution."""
+    log_likelihood, last = filter_ends(log_B, start, transmat, _one_sequence(piece.n_rows))
+    return log_likelihood[0], last[0]
+
+
+def _forward_over_pieces(pieces, emissions, startprob, transmat, forward=_filter_ends):
     """Each piece's starting (predictive) distribution, the filtered distribution of
-    its last row, and the sequence's log-likelihood."""
+    its last row, and the sequence's log-likelihood.
+
+    ``forward(piece, log_B, start, transmat) -> (log-likelihood, last
+    filtered)`` runs the forward pass of a piece (by default
+    :func:`.filtering.filter_ends`: nothing per row).  Stops at the piece
+    that makes the sequence impossible (the lists then hold the pieces
+    before it).
+    """
     predictive, last_filtered = [], []
     log_likelihood = 0.0
     start = startprob
     for piece in pieces:
         log_B, _ = emissions(piece, statistics=False)
-        piece_log_likelihood, last = filter_ends(log_B, start, transmat,
-                                                 _one_sequence(piece.n_rows))
-        log_likelihood += piece_log_likelihood[0]
+        piece_log_likelihood, last = forward(piece, log_B, start, transmat)
+        log_likelihood += piece_log_likelihood
         if not np.isfinite(log_likelihood):
             break
-        last = last[0]
         predictive.append(start)
         last_filtered.append(last)
         following = last @ transmat
         start = following / following.sum()
     return predictive, last_filtered, log_likelihood
+
+
+def viterbi_by_parts(parts, emissions, log_start, log_A, write):
+    """The most likely path of every sequence, part by part, exact across pieces.
+
+    Parameters
+    ----------
+    parts, emissions
+        As for :func:`posteriors_by_parts`.
+    log_start : ndarray of shape (n_components,)
+    log_A : ndarray of shape (n_components, n_components)
+    write : callable
+        ``write(part, path)`` receives the states of the part's rows, in
+        stream order (not called for the pieces of an impossible sequence).
+
+    Returns
+    -------
+    ndarray of shape (n_sequences,)
+        The best path's joint log-probability per sequence, in stream order
+        (``-inf`` for an impossible sequence).
+    """
+    per_sequence = []
+    for run in _runs(parts):
+        if run[0].is_piece:
+            per_sequence.append([_viterbi_over_pieces(run, emissions, log_start, log_A, write)])
+            continue
+        log_B, _ = emissions(run[0], statistics=False)
+        log_prob, path = ForwardBackward(Sequences(None, run[0].lengths)).viterbi(
+            log_B, log_start, log_A)
+        write(run[0], path)
+        per_sequence.append(log_prob)
+    return np.concatenate(per_sequence)
+
+
+def _viterbi_over_pieces(pieces, emissions, log_start, log_A, write):
+    """Viterbi over the pieces of one sequence, checkpointed at the cuts.
+
+    The forward pass (:func:`_viterbi_starts`) keeps each piece's starting
+    scores.  Then, last piece first, each piece runs Viterbi alone with
+    ``log A[:, first]`` folded into its last row's emission, ``first`` the
+    state the path holds at the next piece's first row: its best path then
+    ends where the whole sequence's path does (the state maximizing
+    ``delta_T(i) + log A(i, first)``), and backtracks as it does.  On an exact
+    tie the first state wins, as in one pass; but the scores are shifted
+    differently than in one pass, so a tie at the rounding level may break
+    the other way (an equally likely path).
+    """
+    starts, log_prob = _viterbi_starts(pieces, emissions, log_start, log_A)
+    if not np.isfinite(log_prob):
+        return log_prob  # no path at all: nothing to write
+    first = None
+    for piece, start in zip(pieces[::-1], starts[::-1]):
+        log_B, _ = emissions(piece, statistics=False)
+        if first is not None:
+            log_B[:, -1] += log_A[:, first]
+        _, path = ForwardBackward(_one_sequence(piece.n_rows)).viterbi(log_B, start, log_A)
+        write(piece, path)
+        first = path[0]
+    return log_prob
+
+
+def _viterbi_starts(pieces, emissions, log_start, log_A):
+    """Max-plus forward pass over pieces: each piece's starting scores, and the best
+    path's log-probability.
+
+    A piece starts from ``s(j) = max_i delta_end(i) + log A(i, j)``, with
+    ``delta_end`` the previous piece's last scores; ``s`` is shifted to max 0
+    (which changes no argmax) and the shifts are added to the pieces' own best
+    scores.
+    """
+    starts, log_prob = [], 0.0
+    start = log_start
+    for p, piece in enumerate(pieces):
+        starts.append(start)
+        log_B, _ = emissions(piece, statistics=False)
+        piece_log_prob, last = ForwardBackward(_one_sequence(piece.n_rows)).viterbi_ends(
+            log_B, start, log_A)
+        log_prob += piece_log_prob[0]
+        if not np.isfinite(log_prob) or p == len(pieces) - 1:
+            break
+        following = np.max(last[0][:, None] + log_A, axis=0)
+        shift = following.max()
+        log_prob += shift
+        start = following - shift
+    return starts, log_prob
 
 
 def _crossing(filtered, transmat, first_posterior):

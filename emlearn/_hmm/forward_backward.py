@@ -31,6 +31,7 @@ in the log domain, so an impossible observation yields ``-inf``, never NaN.
 
 import math
 import threading
+import warnings
 
 import numpy as np
 
@@ -42,16 +43,27 @@ from .sequences import ChainLayout
 # normalizer near that floor may be made of floored values: such a sequence is redone
 # in the log domain.  Above exp(EXP_FLOOR + 40) the floor's share is below 1e-17.
 UNDERFLOW = math.exp(EXP_FLOOR + 40.0)
-# Vectors below this (relative to a normalized vector) are treated as equal when
-# checking a chain boundary: they cannot influence the recursion at double precision.
-BOUNDARY_FLOOR = 1e-200
 BOUNDARY_TOL = 1e-12
 
 
 def hilbert_distance(p, q):
-    """Hilbert projective distance between columns of positive vectors (floored)."""
-    log_ratio = np.log(np.maximum(p, BOUNDARY_FLOOR)) - np.log(np.maximum(q, BOUNDARY_FLOOR))
-    return log_ratio.max(axis=0) - log_ratio.min(axis=0)
+    """Hilbert projective distance between columns of non-negative vectors.
+
+    Exact for tiny entries: a zero against a positive entry is infinitely far
+    (a state the exact vector rules out must be ruled out by the carried one:
+    later evidence can amplify any leftover mass, however small, into a wrong
+    finite answer), and entries zero in both are left out.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(p) - np.log(q)
+    both_zero = (p == 0) & (q == 0)
+    one_zero = (p == 0) != (q == 0)
+    log_ratio[both_zero] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-zero column: equal
+        distance = np.nanmax(log_ratio, axis=0) - np.nanmin(log_ratio, axis=0)
+    distance[one_zero.any(axis=0)] = np.inf
+    return np.nan_to_num(distance, nan=0.0)
 
 
 def log_vector_distance(p, q):

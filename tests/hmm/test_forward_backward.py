@@ -259,3 +259,25 @@ def test_pickled_plan_leaves_its_buffers_behind():
     copy = pickle.loads(pickle.dumps(fb))
     assert copy._workspaces == {}
     np.testing.assert_array_equal(copy.posteriors(log_B, startprob, transmat)[1], expected[1])
+
+
+def test_a_state_ruled_out_stays_ruled_out_across_chains():
+    """A chain's warm-up leaves tiny mass (1e-250) in a state the exact forward vector
+    rules out; the boundary check must not take it for zero.  Here state 1 is
+    unreachable and alone can emit the symbol at row 390: the 600-row sequence, cut into
+    chains, is impossible (it had a finite log-likelihood, about -886)."""
+    rng = np.random.RandomState(0)
+    lengths = [20, 600, 30, 300, 50]
+    symbols = rng.randint(0, 2, size=1000)
+    symbols[390] = 3
+    emissionprob = np.array([[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]])
+    startprob, transmat = np.array([1.0, 0.0]), np.array([[1.0, 0.0], [0.5, 0.5]])
+    with np.errstate(divide="ignore"):
+        log_B = np.log(emissionprob[:, symbols])
+        expected = [forward_backward_log(log_B[:, rows].T, np.log(startprob),
+                                         np.log(transmat))[0]
+                    for rows in np.split(np.arange(1000), np.cumsum(lengths)[:-1])]
+    fb = ForwardBackward(make_sequences(1000, lengths=lengths))
+    assert fb.layout.P > 5  # the long sequence is cut into chains with warm-ups
+    np.testing.assert_allclose(fb.log_likelihood(log_B, startprob, transmat), expected)
+    assert expected[1] == -np.inf

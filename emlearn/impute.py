@@ -313,14 +313,17 @@ class EMImputer(TransformerMixin, BaseEstimator):
 
         rng = v.check_random_state("random_state", self.random_state)
         bootstrap_seed, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
-        weights = self._bootstrap_weights(X, bootstrap_seed)
+        weights, observed_counts = self._bootstrap_weights(X, bootstrap_seed)
+        if weights is None:
+            observed_counts = counts[self._model_features]
         n_used = X.shape[0] if weights is None else int(np.count_nonzero(weights))
         if n_used < self.n_components:
             raise ValueError(f"Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {n_used}")
         # The density of X is that of the standardized data divided by the
         # scales of the observed features (the Jacobian of the standardization).
-        per_row, log_jacobian = self._observed_per_row(X, weights)
+        per_row, log_jacobian = _observed_per_row(
+            observed_counts, self._scale, X.shape[0] if weights is None else weights.sum())
         family = self._family()
         data = family.prepare(self._standardized(X), weights, self.n_components)
         with single_threaded_blas():
@@ -337,25 +340,6 @@ class EMImputer(TransformerMixin, BaseEstimator):
         )
         return self
 
-    def _observed_model_entries(self, X):
-        """``(start, stop, observed)`` of each part of ``X``: its model features' observed
-        entries."""
-        columns = self._model_features
-        for start, stop in row_parts(X.shape[0]):
-            yield start, stop, ~self._missing(np.asarray(X[start:stop])[:, columns])
-
-    def _observed_per_row(self, X, weights):
-        """Mean number of observed model entries per (weighted) row, and the mean log
-        Jacobian of the standardization (the sum of the observed entries' log scales)."""
-        entries, log_jacobian = 0.0, 0.0
-        log_scale = np.log(self._scale)
-        for start, stop, observed in self._observed_model_entries(X):
-            part_weights = np.ones(stop - start) if weights is None else weights[start:stop]
-            entries += part_weights @ observed.sum(axis=1)
-            log_jacobian += part_weights @ (observed @ log_scale)
-        total = X.shape[0] if weights is None else weights.sum()
-        return float(entries / total), float(log_jacobian / total)
-
     def _family(self):
         return GaussianFamily(self.covariance_type, self.reg_covar)
 
@@ -368,17 +352,20 @@ class EMImputer(TransformerMixin, BaseEstimator):
         return MixtureModel(self.n_components, family), data
 
     def _bootstrap_weights(self, X, seed):
-        """Bootstrap counts of the rows with ``sample_posterior``, else None."""
+        """Bootstrap counts of the rows and the weighted count of observed entries of each
+        model feature, with ``sample_posterior``; else ``(None, None)``."""
         if not self.sample_posterior:
-            return None
+            return None, None
         rng = np.random.RandomState(seed)
         n_samples = X.shape[0]
+        columns = self._model_features
         for _ in range(_BOOTSTRAP_TRIES):
             counts = rng.multinomial(n_samples, np.full(n_samples, 1.0 / n_samples))
-            observed_weight = sum(counts[start:stop] @ observed
-                                  for start, stop, observed in self._observed_model_entries(X))
+            observed_weight = sum(
+                counts[start:stop] @ ~self._missing(np.asarray(X[start:stop])[:, columns])
+                for start, stop in row_parts(n_samples))
             if np.all(observed_weight > 0):
-                return counts.astype(np.float64)
+                return counts.astype(np.float64), observed_weight
         raise ValueError(
             "Bootstrap resamples keep leaving a feature without observed values: "
             "too few observed values for sample_posterior=True."
@@ -411,9 +398,8 @@ class EMImputer(TransformerMixin, BaseEstimator):
         self._scale = np.where(spread > 0, spread, 1.0)
         # Standardized as each block is prepared (X is persisted; Z is not stored apart).
         Z = (X[:, columns].astype(np.float64) - self._center) / self._scale
-        counts = known.counts[columns]
-        per_row = counts.sum() / X.shape[0]
-        log_jacobian = counts @ np.log(self._scale) / X.shape[0]
+        per_row, log_jacobian = _observed_per_row(known.counts[columns], self._scale,
+                                                  X.shape[0])
         rng = v.check_random_state("random_state", self.random_state)
         _, em_seed, self._draw_seed = rng.randint(np.iinfo(np.int32).max, size=3)
         family = self._family()
@@ -423,11 +409,11 @@ class EMImputer(TransformerMixin, BaseEstimator):
         model = BlockedModel(MixtureModel(self.n_components, family, self.init_params),
                              functools.partial(prepare_rows, family, shift))
         run = fit_restarts(model, data, n_init=self.n_init, random_state=em_seed, n_jobs=1,
-                           tol=self.tol * float(per_row), max_iter=self.max_iter,
+                           tol=self.tol * per_row, max_iter=self.max_iter,
                            verbose=self.verbose)
         warn_about_run(run, self.max_iter)
         self._params = run.params
-        self._set_fitted(run, float(log_jacobian), X.dtype)
+        self._set_fitted(run, log_jacobian, X.dtype)
         self.indicator_ = None
         return self
 
@@ -629,6 +615,14 @@ class EMImputer(TransformerMixin, BaseEstimator):
         from ._multiple_imputation import multiple_impute
 
         return multiple_impute(self, X, n_imputations, n_jobs)
+
+
+def _observed_per_row(observed_counts, scale, total_weight):
+    """The mean number of observed entries per (weighted) row, and the mean log Jacobian
+    of the standardization (the observed entries' log scales), from each model feature's
+    (weighted) count of observed entries."""
+    return (float(observed_counts.sum() / total_weight),
+            float(observed_counts @ np.log(scale) / total_weight))
 
 
 def _observed_column_moments(X, missing):

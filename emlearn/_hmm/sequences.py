@@ -228,11 +228,6 @@ class ChainLayout:
         out[tail:, :, P - 1] = fill
         return out
 
-    def unpack(self, packed):
-        """Packed (L, K, P) values to (n, K) rows in stream order."""
-        L, K, P = packed.shape
-        return packed.transpose(2, 0, 1).reshape(P * L, K)[: self.n]
-
     def unpack_steps(self, packed):
         """Packed (L, P) per-row values to (n,) in stream order."""
         return packed.T.reshape(-1)[: self.n]
